@@ -1,0 +1,139 @@
+"""One exception tree for all of ripple.
+
+Every error a user can cause derives from :class:`RippleError` and carries ``code``, the name AWS gives
+the same failure (``NoSuchBucket``, ``ConditionalCheckFailedException``, ...), and ``status``, the HTTP
+status the gateway will answer with. Messages name the offending value, so the CLI can print
+``str(err)`` as its one line.
+"""
+
+from __future__ import annotations
+
+
+class RippleError(Exception):
+    """Base of every error ripple raises on purpose."""
+
+    code: str = "InternalError"
+    status: int = 500
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+class ValidationError(RippleError, ValueError):
+    """The request is malformed: a bad name, key, value, expression or option. Nothing was changed."""
+
+    code = "ValidationException"
+    status = 400
+
+
+class InvalidBucketName(ValidationError):
+    code = "InvalidBucketName"
+
+
+class InvalidKey(ValidationError):
+    """An object key that is not valid UTF-8, is empty, or is longer than 1024 bytes."""
+
+    code = "KeyTooLongError"
+
+
+class InvalidRange(ValidationError):
+    code = "InvalidRange"
+    status = 416
+
+
+class ExpressionError(ValidationError):
+    """A condition, update, key-condition, filter or projection expression that cannot be parsed or
+    refers to an undefined name (``#n``) or value (``:v``)."""
+
+
+class ItemTooLarge(ValidationError):
+    """An item over DynamoDB's 400 KB limit."""
+
+
+class PayloadTooLarge(ValidationError):
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
+# --- missing or conflicting resources ---------------------------------------------------------------
+
+
+class NotFound(RippleError, LookupError):
+    code = "ResourceNotFoundException"
+    status = 404
+
+
+class NoSuchBucket(NotFound):
+    code = "NoSuchBucket"
+
+
+class NoSuchKey(NotFound):
+    code = "NoSuchKey"
+
+
+class Conflict(RippleError):
+    code = "ResourceInUseException"
+    status = 409
+
+
+class BucketAlreadyExists(Conflict):
+    code = "BucketAlreadyOwnedByYou"
+
+
+class BucketNotEmpty(Conflict):
+    code = "BucketNotEmpty"
+
+
+class ConditionalCheckFailed(RippleError):
+    """A condition expression evaluated to false; the write was not made and no change record exists.
+
+    ``item`` holds the item as it stood, when the caller asked for it (ReturnValuesOnConditionCheckFailure).
+    """
+
+    code = "ConditionalCheckFailedException"
+    status = 400
+
+    def __init__(self, message: str = "The conditional request failed", *, item: dict | None = None):
+        super().__init__(message)
+        self.item = item
+
+
+# --- the change log ---------------------------------------------------------------------------------
+
+
+class TrimmedData(RippleError):
+    """A reader asked for a position that retention has already removed: records were lost to it."""
+
+    code = "TrimmedDataAccessException"
+    status = 400
+
+
+# --- the state folder -------------------------------------------------------------------------------
+
+
+class StateError(RippleError):
+    """The state folder cannot be used: unreadable, read-only, full, or written by a newer ripple."""
+
+    code = "StateError"
+    status = 500
+
+
+class StateReadOnly(StateError):
+    code = "StateReadOnly"
+
+
+class StateFull(StateError):
+    code = "StateFull"
+
+
+class StateTooNew(StateError):
+    code = "StateTooNew"

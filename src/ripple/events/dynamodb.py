@@ -1,0 +1,65 @@
+"""DynamoDB Streams records as Lambda delivers them, aws-semantics.md §2.1.
+
+Images are already attribute-value JSON (the form items are stored in), so building a record copies
+no values.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from typing import Any
+
+from ripple.events import ACCOUNT_ID, REGION
+
+VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+
+
+def sequence_number(seq: int) -> str:
+    """21 decimal digits, fixed width, so string order is numeric order (AWS uses 21–40 digits)."""
+    return f"1{seq:020d}"
+
+
+def stream_label(created: float) -> str:
+    """The stream label in the ARN: the creation time, ``2015-06-27T00:48:05.899``."""
+    dt = _dt.datetime.fromtimestamp(created, _dt.UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
+
+
+def stream_arn(table: str, created: float, region: str = REGION) -> str:
+    return f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}/stream/{stream_label(created)}"
+
+
+def record(
+    event_name: str,
+    keys: dict[str, Any],
+    *,
+    new: dict[str, Any] | None,
+    old: dict[str, Any] | None,
+    view: str,
+    seq: int,
+    ts: float,
+    size_bytes: int,
+    arn: str,
+    region: str = REGION,
+) -> dict[str, Any]:
+    """One stream record. ``event_name`` is INSERT, MODIFY or REMOVE; ``keys``/``new``/``old`` are
+    attribute-value JSON; the view type decides which images appear (aws-semantics.md §2.1 table)."""
+    ddb: dict[str, Any] = {"ApproximateCreationDateTime": int(ts), "Keys": keys}
+    if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        ddb["NewImage"] = new
+    if old is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        ddb["OldImage"] = old
+    seqno = sequence_number(seq)
+    ddb["SequenceNumber"] = seqno
+    ddb["SizeBytes"] = max(1, size_bytes)
+    ddb["StreamViewType"] = view
+    return {
+        "eventID": hashlib.md5(f"{arn}/{seqno}".encode()).hexdigest(),
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": ddb,
+        "eventSourceARN": arn,
+    }

@@ -1,0 +1,61 @@
+"""S3 event notification records (eventVersion 2.1), aws-semantics.md §1.1."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import quote_plus
+
+from ripple.events import REGION, iso_ms
+
+PRINCIPAL = "ripple"
+OWNER = "ripple"
+
+
+def sequencer(seq: int) -> str:
+    """A fixed-width upper-case hex sequencer: later writes to one key compare greater as strings."""
+    return f"{seq:018X}"
+
+
+def record(
+    event_name: str,
+    bucket: str,
+    key: str,
+    *,
+    ts: float,
+    seq: int,
+    size: int | None = None,
+    etag: str | None = None,
+    configuration_id: str = "",
+    region: str = REGION,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """One S3 record. ``event_name`` is without the ``s3:`` prefix (``ObjectCreated:Put``);
+    ``etag`` is the bare hex (records carry it unquoted); size and eTag are omitted for removals."""
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/")}
+    if size is not None:
+        obj["size"] = size
+    if etag is not None:
+        obj["eTag"] = etag
+    obj["sequencer"] = sequencer(seq)
+    request_id = request_id or secrets.token_hex(8).upper()
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": iso_ms(ts),
+        "eventName": event_name,
+        "userIdentity": {"principalId": PRINCIPAL},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": secrets.token_urlsafe(48)},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": configuration_id,
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": OWNER},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
+            "object": obj,
+        },
+    }

@@ -1,0 +1,518 @@
+"""Tables with DynamoDB's semantics on the embedded store.
+
+Items are stored as attribute-value JSON (the form their stream records carry), keyed by an
+order-preserving byte encoding of their key values, so SQLite's BLOB order is DynamoDB's key order
+and a Query is an index range scan.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from ripple.errors import ConditionalCheckFailed, Conflict, NotFound, ValidationError
+from ripple.events import dynamodb as ddb_events
+from ripple.store import expressions as ex
+from ripple.store import values as vals
+from ripple.store.base import Page, TableSpec, TableStore
+from ripple.store.names import check_resource_name
+
+PAGE_BYTES = 1024 * 1024  # DynamoDB stops a Query/Scan page after 1 MB read
+MAX_BATCH_GET = 100
+MAX_BATCH_WRITE = 25
+_RETURN = {
+    "put": ("NONE", "ALL_OLD"),
+    "delete": ("NONE", "ALL_OLD"),
+    "update": ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"),
+}
+
+
+def _parse_key_spec(spec: str, what: str) -> tuple[str, str]:
+    if not isinstance(spec, str) or spec.count(":") != 1:
+        raise ValidationError(f"{what} must look like 'name:S', 'name:N' or 'name:B', not {spec!r}")
+    name, kind = spec.split(":")
+    if not 1 <= len(name) <= 255:
+        raise ValidationError(f"{what} attribute name {name!r} must be 1 to 255 characters")
+    if kind not in ("S", "N", "B"):
+        raise ValidationError(f"{what} type must be S, N or B, not {kind!r}")
+    return name, kind
+
+
+class _Table:
+    """A table's key schema, loaded once per call."""
+
+    __slots__ = ("created", "hash_key", "hash_type", "id", "name", "range_key", "range_type", "view")
+
+    def __init__(self, tid: int, name: str, spec: dict[str, Any], created: float):
+        self.id, self.name, self.created = tid, name, created
+        self.hash_key, self.hash_type = spec["hash_key"], spec["hash_type"]
+        self.range_key, self.range_type = spec.get("range_key"), spec.get("range_type")
+        self.view = spec.get("stream_view")
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
+
+    def encode(self, item: Mapping[str, Any], *, exact: bool) -> tuple[bytes, bytes]:
+        """The stored key of ``item``; ``exact`` refuses attributes beyond the key (a Key argument)."""
+        if exact:
+            extra = set(item) - set(self.key_names)
+            if extra or len(item) != len(self.key_names):
+                raise ValidationError(
+                    "The provided key element does not match the schema: expected "
+                    f"{', '.join(self.key_names)}, got {', '.join(sorted(item)) or 'nothing'}"
+                )
+        hk = self._part(item, self.hash_key, self.hash_type)
+        rk = self._part(item, self.range_key, self.range_type) if self.range_key else b""
+        return hk, rk
+
+    def _part(self, item: Mapping[str, Any], name: str, kind: str) -> bytes:
+        if name not in item:
+            raise ValidationError(f"One or more parameter values were invalid: Missing the key {name} in the item")
+        vals.check_key_value(name, item[name], kind, range_key=name == self.range_key)
+        return vals.encode_key(item[name], kind)
+
+    def key_of(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: item[k] for k in self.key_names}
+
+    def arn(self) -> str | None:
+        return ddb_events.stream_arn(self.name, self.created) if self.view else None
+
+
+def _expr_args(
+    names: Mapping[str, str] | None, values: Mapping[str, Any] | None
+) -> tuple[dict | None, dict | None]:
+    """Copies of the request's names and values; None stays None (an empty map is an error)."""
+    if names is not None and not isinstance(names, Mapping):
+        raise ValidationError("names (ExpressionAttributeNames) must be a mapping of '#name' to attribute name")
+    if values is not None and not isinstance(values, Mapping):
+        raise ValidationError("values (ExpressionAttributeValues) must be a mapping of ':name' to a value")
+    return (None if names is None else dict(names)), (None if values is None else dict(values))
+
+
+def _check_return(op: str, rv: str) -> str:
+    if rv not in _RETURN[op]:
+        raise ValidationError(f"return_values {rv!r} is not valid here; use one of {', '.join(_RETURN[op])}")
+    return rv
+
+
+class EmbeddedTables(TableStore):
+    # Supplied by EmbeddedStore: _db, _log, _clock.
+
+    # -- schema -----------------------------------------------------------------------------------
+
+    def create_table(
+        self, name: str, *, hash_key: str, range_key: str | None = None, stream: str | None = None
+    ) -> TableSpec:
+        check_resource_name("table", name, min_len=3, max_len=255)
+        hk, ht = _parse_key_spec(hash_key, "hash_key")
+        spec: dict[str, Any] = {"hash_key": hk, "hash_type": ht}
+        if range_key is not None:
+            rk, rt = _parse_key_spec(range_key, "range_key")
+            if rk == hk:
+                raise ValidationError(f"hash key and range key must differ; both are {hk!r}")
+            spec |= {"range_key": rk, "range_type": rt}
+        if stream is not None:
+            if stream not in ddb_events.VIEW_TYPES:
+                raise ValidationError(
+                    f"stream view type must be one of {', '.join(ddb_events.VIEW_TYPES)}, not {stream!r}"
+                )
+            spec["stream_view"] = stream
+        now = self._clock()
+        with self._db.write() as con:
+            if con.execute("SELECT 1 FROM tables WHERE name=?", (name,)).fetchone():
+                raise Conflict(f"Table already exists: {name}")
+            con.execute("INSERT INTO tables(name, spec, created) VALUES(?,?,?)", (name, orjson.dumps(spec), now))
+        return self.describe_table(name)
+
+    def _load(self, con: sqlite3.Connection, name: str) -> _Table:
+        row = con.execute("SELECT id, spec, created FROM tables WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFound(f"Requested resource not found: Table: {name} not found")
+        return _Table(row[0], name, orjson.loads(row[1]), row[2])
+
+    def describe_table(self, name: str) -> TableSpec:
+        with self._db.read() as con:
+            t = self._load(con, name)
+            (count,) = con.execute("SELECT COUNT(*) FROM items WHERE tid=?", (t.id,)).fetchone()
+        return TableSpec(name, t.hash_key, t.hash_type, t.range_key, t.range_type, t.view, t.created, t.arn(), count)
+
+    def delete_table(self, name: str) -> None:
+        with self._db.write() as con:
+            t = self._load(con, name)
+            con.execute("DELETE FROM items WHERE tid=?", (t.id,))
+            con.execute("DELETE FROM tables WHERE id=?", (t.id,))
+
+    def list_tables(self) -> list[str]:
+        return [n for (n,) in self._db.con.execute("SELECT name FROM tables ORDER BY name")]
+
+    # -- single items -----------------------------------------------------------------------------
+
+    def _old(self, con: sqlite3.Connection, t: _Table, hk: bytes, rk: bytes) -> dict[str, Any] | None:
+        row = con.execute("SELECT item FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk)).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def _write(
+        self,
+        con: sqlite3.Connection,
+        t: _Table,
+        hk: bytes,
+        rk: bytes,
+        old_av: dict[str, Any] | None,
+        new_av: dict[str, Any] | None,
+    ) -> None:
+        """Store (or delete, when ``new_av`` is None) one item and append its stream record.
+        A write that changes nothing appends nothing."""
+        if new_av == old_av:
+            return
+        if new_av is None:
+            con.execute("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk))
+        else:
+            con.execute(
+                "INSERT OR REPLACE INTO items(tid, hk, rk, item) VALUES(?,?,?,?)", (t.id, hk, rk, orjson.dumps(new_av))
+            )
+        if t.view is None:
+            return
+        image = new_av if new_av is not None else old_av
+        assert image is not None
+        keys = {k: image[k] for k in t.key_names}
+        event = "INSERT" if old_av is None else ("REMOVE" if new_av is None else "MODIFY")
+        now = self._clock()
+        size = len(orjson.dumps(keys))
+        if t.view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and new_av is not None:
+            size += len(orjson.dumps(new_av))
+        if t.view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and old_av is not None:
+            size += len(orjson.dumps(old_av))
+        arn = t.arn()
+        self._log.appender(con).add(
+            f"table:{t.name}",
+            f"{hk.hex()}:{rk.hex()}",
+            now,
+            lambda seq: ddb_events.record(
+                event, keys, new=new_av, old=old_av, view=t.view, seq=seq, ts=now, size_bytes=size, arn=arn
+            ),
+        )
+
+    def _condition(
+        self,
+        condition: str | None,
+        names: dict,
+        values: dict,
+        old: dict[str, Any] | None,
+        want_item: bool,
+    ) -> None:
+        if condition is None:
+            return
+        cond = ex.compile_condition(condition, names, values)
+        if not cond.evaluate(old):
+            raise ConditionalCheckFailed(item=old if want_item else None)
+
+    def put_item(
+        self,
+        table: str,
+        item: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        return_values: str = "NONE",
+        return_old_on_failure: bool = False,
+    ) -> dict[str, Any] | None:
+        """PutItem. Returns the old item when ``return_values="ALL_OLD"``. Raises
+        ConditionalCheckFailed (nothing written), ValidationError, ItemTooLarge, NotFound."""
+        _check_return("put", return_values)
+        item = vals.normalize_item(item)
+        vals.check_item_size(item)
+        names_, values_ = _expr_args(names, values)
+        ex.check_unused(names_, values_, *([ex.compile_condition(condition, names_, values_)] if condition else []))
+        new_av = vals.item_to_av(item)
+        with self._db.write() as con:
+            t = self._load(con, table)
+            hk, rk = t.encode(item, exact=False)
+            old_av = self._old(con, t, hk, rk)
+            old = None if old_av is None else vals.item_from_av(old_av)
+            self._condition(condition, names_, values_, old, return_old_on_failure)
+            self._write(con, t, hk, rk, old_av, new_av)
+        return old if return_values == "ALL_OLD" else None
+
+    def get_item(
+        self,
+        table: str,
+        key: Mapping[str, Any],
+        *,
+        projection: str | None = None,
+        names: Mapping[str, str] | None = None,
+        consistent: bool = True,
+    ) -> dict[str, Any] | None:
+        """GetItem; every read is strongly consistent here. Returns None when absent."""
+        key = vals.normalize_item(key)
+        names_, _ = _expr_args(names, None)
+        proj = ex.compile_projection(projection, names_) if projection is not None else None
+        ex.check_unused(names_, None, *([proj] if proj else []))
+        with self._db.read() as con:
+            t = self._load(con, table)
+            hk, rk = t.encode(key, exact=True)
+            av = self._old(con, t, hk, rk)
+        if av is None:
+            return None
+        item = vals.item_from_av(av)
+        return proj.apply(item) if proj else item
+
+    def delete_item(
+        self,
+        table: str,
+        key: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        return_values: str = "NONE",
+        return_old_on_failure: bool = False,
+    ) -> dict[str, Any] | None:
+        """DeleteItem. Deleting an absent item succeeds and records nothing."""
+        _check_return("delete", return_values)
+        key = vals.normalize_item(key)
+        names_, values_ = _expr_args(names, values)
+        ex.check_unused(names_, values_, *([ex.compile_condition(condition, names_, values_)] if condition else []))
+        with self._db.write() as con:
+            t = self._load(con, table)
+            hk, rk = t.encode(key, exact=True)
+            old_av = self._old(con, t, hk, rk)
+            old = None if old_av is None else vals.item_from_av(old_av)
+            self._condition(condition, names_, values_, old, return_old_on_failure)
+            if old_av is not None:
+                self._write(con, t, hk, rk, old_av, None)
+        return old if return_values == "ALL_OLD" else None
+
+    def update_item(
+        self,
+        table: str,
+        key: Mapping[str, Any],
+        *,
+        update: str | None = None,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        return_values: str = "NONE",
+        return_old_on_failure: bool = False,
+    ) -> dict[str, Any] | None:
+        """UpdateItem: creates the item (key attributes only, then the update) when it is absent."""
+        _check_return("update", return_values)
+        key = vals.normalize_item(key)
+        names_, values_ = _expr_args(names, values)
+        upd = ex.compile_update(update, names_, values_) if update is not None else None
+        cond = ex.compile_condition(condition, names_, values_) if condition is not None else None
+        ex.check_unused(names_, values_, *[c for c in (upd, cond) if c is not None])
+        with self._db.write() as con:
+            t = self._load(con, table)
+            hk, rk = t.encode(key, exact=True)
+            if upd is not None:
+                touched = set(upd.paths) & set(t.key_names)
+                if touched:
+                    name = sorted(touched)[0]
+                    raise ValidationError(
+                        f"One or more parameter values were invalid: Cannot update attribute {name}. "
+                        "This attribute is part of the key"
+                    )
+            old_av = self._old(con, t, hk, rk)
+            old = None if old_av is None else vals.item_from_av(old_av)
+            if cond is not None and not cond.evaluate(old):
+                raise ConditionalCheckFailed(item=old if return_old_on_failure else None)
+            base = dict(old) if old is not None else dict(key)
+            new = upd.apply(base) if upd is not None else base
+            new = vals.normalize_item(new)
+            vals.check_item_size(new)
+            self._write(con, t, hk, rk, old_av, vals.item_to_av(new))
+        if return_values == "ALL_OLD":
+            return old
+        if return_values == "ALL_NEW":
+            return new
+        if return_values in ("UPDATED_OLD", "UPDATED_NEW"):
+            src = (old or {}) if return_values == "UPDATED_OLD" else new
+            paths = set(upd.paths) if upd is not None else set()
+            return {k: v for k, v in src.items() if k in paths}
+        return None
+
+    # -- reads of many items ----------------------------------------------------------------------
+
+    def query(
+        self,
+        table: str,
+        *,
+        key_condition: str,
+        filter: str | None = None,
+        projection: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        forward: bool = True,
+        limit: int | None = None,
+        start_key: Mapping[str, Any] | None = None,
+    ) -> Page:
+        """Query one partition in range-key order. ``limit`` bounds the items *read* (before the
+        filter), as DynamoDB's Limit does; a page also ends after 1 MB."""
+        _check_limit(limit)
+        names_, values_ = _expr_args(names, values)
+        with self._db.read() as con:
+            t = self._load(con, table)
+            kc = ex.compile_key_condition(key_condition, names_, values_, t.hash_key, t.range_key)
+            flt = ex.compile_condition(filter, names_, values_, kind="FilterExpression") if filter else None
+            proj = ex.compile_projection(projection, names_) if projection else None
+            ex.check_unused(names_, values_, *[c for c in (kc, flt, proj) if c is not None])
+            vals.check_key_value(t.hash_key, kc.hash_value, t.hash_type)
+            hk = vals.encode_key(kc.hash_value, t.hash_type)
+            sql = ["SELECT rk, item FROM items WHERE tid=? AND hk=?"]
+            args: list[Any] = [t.id, hk]
+            prefix_check = None
+            if kc.range_op is not None:
+                assert t.range_key is not None and t.range_type is not None
+                for v in kc.range_values:
+                    vals.check_key_value(t.range_key, v, t.range_type, range_key=True)
+                enc = [vals.encode_key(v, t.range_type) for v in kc.range_values]
+                if kc.range_op == "BETWEEN":
+                    sql.append("AND rk >= ? AND rk <= ?")
+                    args += enc
+                elif kc.range_op == "begins_with":
+                    sql.append("AND rk >= ?")
+                    args.append(enc[0])
+                    prefix_check = kc.range_values[0]
+                else:
+                    sql.append(f"AND rk {kc.range_op} ?")
+                    args.append(enc[0])
+            if start_key is not None:
+                skey = vals.normalize_item(start_key)
+                shk, srk = t.encode(skey, exact=True)
+                if shk != hk:
+                    raise ValidationError("The provided starting key is invalid: it is not in the queried partition")
+                sql.append("AND rk > ?" if forward else "AND rk < ?")
+                args.append(srk)
+            sql.append("ORDER BY rk" + ("" if forward else " DESC"))
+            rows = con.execute(" ".join(sql), args)
+            return self._page(t, rows, flt, proj, limit, prefix_check, range_type=t.range_type)
+
+    def scan(
+        self,
+        table: str,
+        *,
+        filter: str | None = None,
+        projection: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        start_key: Mapping[str, Any] | None = None,
+    ) -> Page:
+        """Scan the whole table in stored-key order, a page at a time."""
+        _check_limit(limit)
+        names_, values_ = _expr_args(names, values)
+        with self._db.read() as con:
+            t = self._load(con, table)
+            flt = ex.compile_condition(filter, names_, values_, kind="FilterExpression") if filter else None
+            proj = ex.compile_projection(projection, names_) if projection else None
+            ex.check_unused(names_, values_, *[c for c in (flt, proj) if c is not None])
+            if start_key is not None:
+                shk, srk = t.encode(vals.normalize_item(start_key), exact=True)
+                rows = con.execute(
+                    "SELECT rk, item FROM items WHERE tid=? AND (hk > ? OR (hk = ? AND rk > ?)) ORDER BY hk, rk",
+                    (t.id, shk, shk, srk),
+                )
+            else:
+                rows = con.execute("SELECT rk, item FROM items WHERE tid=? ORDER BY hk, rk", (t.id,))
+            return self._page(t, rows, flt, proj, limit, None, range_type=t.range_type)
+
+    def _page(
+        self,
+        t: _Table,
+        rows: Any,
+        flt: Any,
+        proj: Any,
+        limit: int | None,
+        prefix: Any,
+        *,
+        range_type: str | None,
+    ) -> Page:
+        items: list[dict[str, Any]] = []
+        scanned = 0
+        read_bytes = 0
+        last: dict[str, Any] | None = None
+        more = False
+        in_prefix = False
+        for _rk, raw in rows:
+            item = vals.item_from_av(orjson.loads(raw))
+            if prefix is not None:
+                # Items matching begins_with are contiguous in key order: skip up to them, stop after.
+                if not _begins(item[t.range_key], prefix):
+                    if in_prefix:
+                        break
+                    continue
+                in_prefix = True
+            if (limit is not None and scanned >= limit) or read_bytes >= PAGE_BYTES:
+                more = True
+                break
+            scanned += 1
+            read_bytes += len(raw)
+            last = t.key_of(item)
+            if flt is None or flt.evaluate(item):
+                items.append(proj.apply(item) if proj else item)
+        return Page(items, len(items), scanned, last if more else None)
+
+    def batch_get(
+        self, requests: Mapping[str, Sequence[Mapping[str, Any]]], *, projection: Mapping[str, str] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """BatchGetItem: up to 100 keys over any tables; absent items are simply missing."""
+        total = sum(len(keys) for keys in requests.values())
+        if not 1 <= total <= MAX_BATCH_GET:
+            raise ValidationError(f"batch_get takes 1 to {MAX_BATCH_GET} keys, not {total}")
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self._db.read():
+            for table, keys in requests.items():
+                seen = set()
+                out[table] = []
+                for key in keys:
+                    item = self.get_item(table, key, projection=(projection or {}).get(table))
+                    k = orjson.dumps(vals.item_to_av(vals.normalize_item(key)), option=orjson.OPT_SORT_KEYS)
+                    if k in seen:
+                        raise ValidationError("Provided list of item keys contains duplicates")
+                    seen.add(k)
+                    if item is not None:
+                        out[table].append(item)
+        return out
+
+    def batch_write(self, requests: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """BatchWriteItem: up to 25 puts/deletes (``{"put": item}`` or ``{"delete": key}``) over any
+        tables, applied in one transaction (stronger than DynamoDB, which may apply part of a batch)."""
+        total = sum(len(ops) for ops in requests.values())
+        if not 1 <= total <= MAX_BATCH_WRITE:
+            raise ValidationError(f"batch_write takes 1 to {MAX_BATCH_WRITE} requests, not {total}")
+        prepared = []
+        for table, ops in requests.items():
+            for op in ops:
+                if not isinstance(op, Mapping) or len(op) != 1 or next(iter(op)) not in ("put", "delete"):
+                    raise ValidationError(
+                        f"each batch_write request must be {{'put': item}} or {{'delete': key}}, not {op!r}"
+                    )
+                kind, body = next(iter(op.items()))
+                body = vals.normalize_item(body)
+                if kind == "put":
+                    vals.check_item_size(body)
+                prepared.append((table, kind, body))
+        with self._db.write() as con:
+            seen = set()
+            for table, kind, body in prepared:
+                t = self._load(con, table)
+                hk, rk = t.encode(body, exact=kind == "delete")
+                if (t.id, hk, rk) in seen:
+                    raise ValidationError("Provided list of item keys contains duplicates")
+                seen.add((t.id, hk, rk))
+                old_av = self._old(con, t, hk, rk)
+                self._write(con, t, hk, rk, old_av, vals.item_to_av(body) if kind == "put" else None)
+
+
+def _begins(value: Any, prefix: Any) -> bool:
+    return isinstance(value, type(prefix)) and value.startswith(prefix)
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ValidationError(f"limit must be a positive integer, not {limit!r}")

@@ -1,0 +1,135 @@
+"""The state folder: where it lives, what it refuses, and that several processes can share it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ripple
+from ripple import errors
+from ripple.store.embedded.db import DB_NAME
+
+
+def test_default_and_env_locations(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RIPPLE_STATE", raising=False)
+    with ripple.connect() as c:
+        assert Path(c.folder) == tmp_path / ".ripple"
+    monkeypatch.setenv("RIPPLE_STATE", str(tmp_path / "elsewhere"))
+    with ripple.connect() as c:
+        assert Path(c.folder) == tmp_path / "elsewhere"
+    with ripple.connect(tmp_path / "explicit") as c:
+        assert Path(c.folder) == tmp_path / "explicit"
+    assert (tmp_path / ".ripple" / DB_NAME).exists() and (tmp_path / "elsewhere" / DB_NAME).exists()
+
+
+def test_wal_mode(client):
+    con = sqlite3.connect(Path(client.folder) / DB_NAME)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _digest(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_state_from_a_newer_ripple_is_refused_untouched(tmp_path):
+    with ripple.connect(tmp_path / "s") as c:
+        c.create_bucket("keep-me").put("k", b"v")
+    con = sqlite3.connect(tmp_path / "s" / DB_NAME)
+    con.execute("PRAGMA user_version=99")
+    con.close()
+    before = _digest(tmp_path / "s")
+    with pytest.raises(errors.StateTooNew, match="newer ripple"):
+        ripple.connect(tmp_path / "s")
+    assert _digest(tmp_path / "s") == before
+
+
+def test_not_a_database(tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / DB_NAME).write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(errors.StateError, match=r"not a ripple database|damaged"):
+        ripple.connect(tmp_path / "s")
+
+
+def test_state_path_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(errors.StateError):
+        ripple.connect(tmp_path / "file")
+
+
+@pytest.fixture
+def small_mount(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_read_only_state_folder(small_mount):
+    state = small_mount / "s"
+    with ripple.connect(state) as c:
+        c.create_bucket("ro-bucket").put("k", b"v")
+    before = _digest(state)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=True)
+    try:
+        with pytest.raises(errors.StateReadOnly, match="read-only"):
+            c = ripple.connect(state)
+            c.bucket("ro-bucket").put("k2", b"v2")
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_mount)], check=True)
+    assert _digest(state) == before
+    with ripple.connect(state) as c:
+        assert c.bucket("ro-bucket").read("k") == b"v" and not c.bucket("ro-bucket").exists("k2")
+
+
+def test_full_state_folder(small_mount):
+    state = small_mount / "s"
+    with ripple.connect(state) as c:
+        b = c.create_bucket("full-bucket")
+        b.put("small", b"v")
+        pos = c.log.latest()
+        with pytest.raises(errors.StateFull, match="full"):
+            for i in range(100):
+                b.put(f"big{i}", os.urandom(200_000))
+        written = c.log.latest()
+        assert b.read("small") == b"v"
+        # Every object the log mentions is whole; the failed put left nothing behind.
+        for ch in c.log.read(pos):
+            assert len(b.read(ch.partition)) == 200_000
+        assert len(list(b.keys())) == 1 + written - pos
+    con = sqlite3.connect(state / DB_NAME)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+WRITER = """
+import sys, ripple
+c = ripple.connect(sys.argv[1])
+b, t = c.bucket("shared"), c.table("shared-table")
+for i in range(int(sys.argv[3])):
+    b.put(f"{sys.argv[2]}/{i}", b"x")
+    t.update({"id": "counter"}, update="ADD n :one", values={":one": 1})
+"""
+
+
+def test_several_processes_write_one_state(tmp_path):
+    state = tmp_path / "s"
+    with ripple.connect(state) as c:
+        c.create_bucket("shared")
+        c.create_table("shared-table", hash_key="id:S", stream="NEW_IMAGE")
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(state), f"w{n}", "60"]) for n in range(4)]
+    assert [p.wait(120) for p in procs] == [0, 0, 0, 0]
+    with ripple.connect(state) as c:
+        assert len(list(c.bucket("shared").keys())) == 240
+        assert c.table("shared-table").get({"id": "counter"})["n"] == 240  # no lost update
+        changes = c.log.read(0, limit=10_000)
+        assert len(changes) == 480 and len({ch.seq for ch in changes}) == 480
+        counts = [int(ch.record["dynamodb"]["NewImage"]["n"]["N"]) for ch in changes if ch.source.startswith("table")]
+        assert counts == list(range(1, 241))  # table records in commit order
