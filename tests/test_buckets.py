@@ -292,3 +292,14 @@ def test_reopen_keeps_everything(tmp_path):
     with ripple.connect(tmp_path / "s") as c:
         assert c.bucket("persist").read("k") == b"v1"
         assert c.log.latest() == pos
+
+
+def test_put_many_is_all_or_nothing(client, bucket):
+    infos = bucket.put_many([(f"batch/{i}", f"body {i}".encode()) for i in range(50)])
+    assert [i.etag for i in infos] == [md5q(f"body {i}".encode()) for i in range(50)]
+    assert [c.partition for c in client.log.read(0, limit=100)] == [f"batch/{i}" for i in range(50)]
+    with pytest.raises(errors.InvalidKey):
+        bucket.put_many([("fine", b"x"), ("k" * 1025, b"y")])
+    with pytest.raises(errors.ValidationError):
+        bucket.put_many([])
+    assert not bucket.exists("fine") and client.log.latest() == 50

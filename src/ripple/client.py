@@ -36,6 +36,10 @@ class Bucket:
         """Store ``body`` (bytes, str, a binary file or an iterable of chunks) under ``key``."""
         return self._s.put_object(self.name, key, body, content_type=content_type, metadata=metadata)
 
+    def put_many(self, objects: Sequence[tuple[str, Any]], *, content_type: str | None = None) -> list[ObjectInfo]:
+        """Put ``(key, body)`` pairs atomically in one transaction (all or none)."""
+        return self._s.put_objects(self.name, objects, content_type=content_type)
+
     def get(self, key: str, *, range: str | tuple[int, int | None] | None = None) -> ObjectBody:
         """The object's body as a stream (close it, or use ``with``)."""
         return self._s.get_object(self.name, key, range=range)

@@ -159,6 +159,12 @@ class ObjectStore(abc.ABC):
         large bodies. Appends ``ObjectCreated:Put``. Raises NoSuchBucket, InvalidKey, ValidationError."""
 
     @abc.abstractmethod
+    def put_objects(
+        self, bucket: str, objects: Sequence[tuple[str, Any]], *, content_type: str | None = None
+    ) -> list[ObjectInfo]:
+        """Put several ``(key, body)`` pairs atomically: all, each with its record, or none."""
+
+    @abc.abstractmethod
     def get_object(self, bucket: str, key: str, *, range: str | tuple[int, int | None] | None = None) -> ObjectBody:
         """Raises NoSuchBucket, NoSuchKey, InvalidRange."""
 

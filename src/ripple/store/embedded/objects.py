@@ -7,7 +7,7 @@ import binascii
 import io
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -197,6 +197,35 @@ class EmbeddedObjects(ObjectStore):
             self._require_bucket(con, bucket)
             self._link(con, bucket, key, self._blobs.attach(con, ing), ing.size, ing.md5, ctype, meta, now, event)
         return ObjectInfo(bucket, key, ing.size, f'"{ing.md5}"', ctype, now, meta)
+
+    def put_objects(
+        self, bucket: str, objects: Sequence[tuple[str, Any]], *, content_type: str | None = None
+    ) -> list[ObjectInfo]:
+        """Put several ``(key, body)`` objects in one transaction: all of them (each with its own
+        ``ObjectCreated:Put`` record, in order) or, on any error, none. At most 1000 per call."""
+        if not 1 <= len(objects) <= 1000:
+            raise ValidationError(f"put_objects takes 1 to 1000 objects, not {len(objects)}")
+        ctype = _check_content_type(content_type)
+        keys = [check_key(k) for k, _ in objects]
+        ingested: list[Ingested] = []
+        try:
+            try:
+                for _, body in objects:
+                    ingested.append(self._blobs.ingest(body))
+            except OSError as e:
+                raise translate(e, self._db.folder) from e
+            now = self._clock()
+            with self._db.write() as con:
+                self._require_bucket(con, bucket)
+                for key, ing in zip(keys, ingested, strict=True):
+                    blob_id = self._blobs.attach(con, ing)
+                    self._link(con, bucket, key, blob_id, ing.size, ing.md5, ctype, {}, now, "ObjectCreated:Put")
+        finally:
+            for ing in ingested:
+                self._blobs.discard(ing)
+        return [
+            ObjectInfo(bucket, k, i.size, f'"{i.md5}"', ctype, now, {}) for k, i in zip(keys, ingested, strict=True)
+        ]
 
     def _link(
         self,

@@ -44,17 +44,28 @@ def _parse_key_spec(spec: str, what: str) -> tuple[str, str]:
 class _Table:
     """A table's key schema, loaded once per call."""
 
-    __slots__ = ("created", "hash_key", "hash_type", "id", "name", "range_key", "range_type", "view")
+    __slots__ = (
+        "arn",
+        "created",
+        "hash_key",
+        "hash_type",
+        "id",
+        "key_names",
+        "name",
+        "range_key",
+        "range_type",
+        "source",
+        "view",
+    )
 
     def __init__(self, tid: int, name: str, spec: dict[str, Any], created: float):
         self.id, self.name, self.created = tid, name, created
         self.hash_key, self.hash_type = spec["hash_key"], spec["hash_type"]
         self.range_key, self.range_type = spec.get("range_key"), spec.get("range_type")
         self.view = spec.get("stream_view")
-
-    @property
-    def key_names(self) -> tuple[str, ...]:
-        return (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
+        self.key_names = (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
+        self.arn = ddb_events.stream_arn(name, created) if self.view else None
+        self.source = f"table:{name}"
 
     def encode(self, item: Mapping[str, Any], *, exact: bool) -> tuple[bytes, bytes]:
         """The stored key of ``item``; ``exact`` refuses attributes beyond the key (a Key argument)."""
@@ -77,9 +88,6 @@ class _Table:
 
     def key_of(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: item[k] for k in self.key_names}
-
-    def arn(self) -> str | None:
-        return ddb_events.stream_arn(self.name, self.created) if self.view else None
 
 
 def _expr_args(
@@ -132,13 +140,19 @@ class EmbeddedTables(TableStore):
         row = con.execute("SELECT id, spec, created FROM tables WHERE name=?", (name,)).fetchone()
         if row is None:
             raise NotFound(f"Requested resource not found: Table: {name} not found")
-        return _Table(row[0], name, orjson.loads(row[1]), row[2])
+        # The row is read every time (another process may drop and re-create the table); only the
+        # parsing is cached, keyed by everything the row says.
+        cache = self.__dict__.setdefault("_table_cache", {})
+        t = cache.get((name, row[0], row[1]))
+        if t is None:
+            t = cache[(name, row[0], row[1])] = _Table(row[0], name, orjson.loads(row[1]), row[2])
+        return t
 
     def describe_table(self, name: str) -> TableSpec:
         with self._db.read() as con:
             t = self._load(con, name)
             (count,) = con.execute("SELECT COUNT(*) FROM items WHERE tid=?", (t.id,)).fetchone()
-        return TableSpec(name, t.hash_key, t.hash_type, t.range_key, t.range_type, t.view, t.created, t.arn(), count)
+        return TableSpec(name, t.hash_key, t.hash_type, t.range_key, t.range_type, t.view, t.created, t.arn, count)
 
     def delete_table(self, name: str) -> None:
         with self._db.write() as con:
@@ -155,6 +169,10 @@ class EmbeddedTables(TableStore):
         row = con.execute("SELECT item FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk)).fetchone()
         return None if row is None else orjson.loads(row[0])
 
+    def _old_item(self, old_av: dict[str, Any] | None, needed: bool) -> dict[str, Any] | None:
+        """The old item in Python form, decoded only when a condition or the caller needs it."""
+        return vals.item_from_av(old_av) if needed and old_av is not None else None
+
     def _write(
         self,
         con: sqlite3.Connection,
@@ -168,12 +186,12 @@ class EmbeddedTables(TableStore):
         A write that changes nothing appends nothing."""
         if new_av == old_av:
             return
+        new_raw = b""
         if new_av is None:
             con.execute("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk))
         else:
-            con.execute(
-                "INSERT OR REPLACE INTO items(tid, hk, rk, item) VALUES(?,?,?,?)", (t.id, hk, rk, orjson.dumps(new_av))
-            )
+            new_raw = orjson.dumps(new_av)
+            con.execute("INSERT OR REPLACE INTO items(tid, hk, rk, item) VALUES(?,?,?,?)", (t.id, hk, rk, new_raw))
         if t.view is None:
             return
         image = new_av if new_av is not None else old_av
@@ -181,14 +199,15 @@ class EmbeddedTables(TableStore):
         keys = {k: image[k] for k in t.key_names}
         event = "INSERT" if old_av is None else ("REMOVE" if new_av is None else "MODIFY")
         now = self._clock()
+        # SizeBytes: the attribute-value JSON the record carries (keys and the images of its view).
         size = len(orjson.dumps(keys))
-        if t.view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and new_av is not None:
-            size += len(orjson.dumps(new_av))
+        if t.view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+            size += len(new_raw)
         if t.view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and old_av is not None:
             size += len(orjson.dumps(old_av))
-        arn = t.arn()
+        arn = t.arn
         self._log.appender(con).add(
-            f"table:{t.name}",
+            t.source,
             f"{hk.hex()}:{rk.hex()}",
             now,
             lambda seq: ddb_events.record(
@@ -233,7 +252,7 @@ class EmbeddedTables(TableStore):
             t = self._load(con, table)
             hk, rk = t.encode(item, exact=False)
             old_av = self._old(con, t, hk, rk)
-            old = None if old_av is None else vals.item_from_av(old_av)
+            old = self._old_item(old_av, condition is not None or return_values == "ALL_OLD")
             self._condition(condition, names_, values_, old, return_old_on_failure)
             self._write(con, t, hk, rk, old_av, new_av)
         return old if return_values == "ALL_OLD" else None
@@ -281,7 +300,7 @@ class EmbeddedTables(TableStore):
             t = self._load(con, table)
             hk, rk = t.encode(key, exact=True)
             old_av = self._old(con, t, hk, rk)
-            old = None if old_av is None else vals.item_from_av(old_av)
+            old = self._old_item(old_av, condition is not None or return_values == "ALL_OLD")
             self._condition(condition, names_, values_, old, return_old_on_failure)
             if old_av is not None:
                 self._write(con, t, hk, rk, old_av, None)
