@@ -182,3 +182,37 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and bad.stderr.startswith("error: ")
     usage = subprocess.run([*exe, "bucket", "mb"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2
+
+
+def _shape(value):
+    """The structure of a JSON value: keys and types, not the values."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_generated_events_have_the_change_log_shapes(run, tmp_path):
+    import ripple
+
+    with ripple.connect(tmp_path / "state") as c:
+        b = c.create_bucket("example-bucket")
+        b.put("test/key", b"x")
+        b.delete("test/key")
+        t = c.create_table("ExampleTable", hash_key="Id:N", stream="NEW_AND_OLD_IMAGES")
+        t.put({"Id": 101, "Message": "New item!"})
+        t.put({"Id": 101, "Message": "changed"})
+        t.delete({"Id": 101})
+        c.create_stream("example-stream").put(b"x", partition_key="1")
+        c.create_topic("example-topic").publish("m", subject="s")
+        logged = [ch.record for ch in c.log.read(0)]
+    kinds = ["s3-put", "s3-delete", "dynamodb-insert", "dynamodb-modify", "dynamodb-remove", "kinesis", "sns"]
+    for kind, record in zip(kinds, logged, strict=True):
+        sample = json.loads(run("generate-event", kind, "--subject", "s").output)
+        assert _shape(sample["Records"][0]) == _shape(record), kind
+    sched = json.loads(run("generate-event", "schedule", "--rule", "nightly").output)
+    assert sched["detail-type"] == "Scheduled Event" and sched["source"] == "aws.events"
+    assert sched["resources"][0].endswith(":rule/nightly") and sched["detail"] == {}
+    bad = run("generate-event", "dynamodb-insert", "--keys", '{"Id": 1e400}', ok=False)
+    assert bad.exit_code == 1 and "error:" in bad.output

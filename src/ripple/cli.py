@@ -17,6 +17,7 @@ import click
 
 from ripple import jsonfmt
 from ripple.errors import RippleError, ValidationError
+from ripple.events.samples import KINDS as SAMPLE_KINDS
 
 
 class Ctx:
@@ -598,6 +599,33 @@ def status_cmd(c: Ctx) -> None:
     stats = c.client.store.stats()
     stats["state"] = str(c.client.folder)
     c.out(stats, lambda s: "\n".join(f"{k:>9}: {v}" for k, v in s.items()))
+
+
+@main.command("generate-event")
+@click.argument("kind", type=click.Choice(SAMPLE_KINDS))
+@click.option("--bucket")
+@click.option("--key")
+@click.option("--body", help="s3-put: the object's text (sets size and eTag).")
+@click.option("--table")
+@click.option("--keys", "keys_json", help="dynamodb-*: the key attributes, JSON.")
+@click.option("--new", "new_json", help="dynamodb-*: the new image's other attributes, JSON.")
+@click.option("--old", "old_json", help="dynamodb-*: the old image's other attributes, JSON.")
+@click.option("--view", type=click.Choice(["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]))
+@click.option("--stream")
+@click.option("--partition-key")
+@click.option("--data")
+@click.option("--topic")
+@click.option("--message")
+@click.option("--subject")
+@click.option("--rule")
+def generate_event_cmd(kind: str, **opts: Any) -> None:
+    """Print an AWS-shaped sample event, built by the same code as the change log's records."""
+    from ripple.events.samples import generate
+
+    for name in ("keys_json", "new_json", "old_json"):
+        if opts[name] is not None:
+            opts[name.removesuffix("_json")] = _item(opts[name], "--" + name.removesuffix("_json"))
+    click.echo(jsonfmt.dumps(generate(kind, opts), pretty=True))
 
 
 @main.command("demo")
