@@ -1,0 +1,1 @@
+"""Triggers: turning change records into invocations under Lambda's delivery rules."""
