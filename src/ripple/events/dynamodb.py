@@ -30,6 +30,17 @@ def stream_arn(table: str, created: float, region: str = REGION) -> str:
     return f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}/stream/{stream_label(created)}"
 
 
+_ID_PREFIX: dict[str, str] = {}
+
+
+def event_id(arn: str, seq: int) -> str:
+    """32 hex characters, unique per stream record: a hash of the stream ARN, then the position."""
+    prefix = _ID_PREFIX.get(arn)
+    if prefix is None:
+        prefix = _ID_PREFIX[arn] = hashlib.md5(arn.encode()).hexdigest()[:16]
+    return f"{prefix}{seq:016x}"
+
+
 def record(
     event_name: str,
     keys: dict[str, Any],
@@ -55,7 +66,7 @@ def record(
     ddb["SizeBytes"] = max(1, size_bytes)
     ddb["StreamViewType"] = view
     return {
-        "eventID": hashlib.md5(f"{arn}/{seqno}".encode()).hexdigest(),
+        "eventID": event_id(arn, seq),
         "eventName": event_name,
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from ripple.errors import ValidationError
+from ripple.store.embedded.db import Database
 
 INLINE_MAX = 64 * 1024
 CHUNK = 1024 * 1024
@@ -129,7 +130,7 @@ class BlobFolder:
 
     def release(self, con: sqlite3.Connection, blob_id: int) -> str | None:
         """Inside a write transaction: drop one reference. Returns the hash of a file body that is
-        now unreferenced; the caller unlinks it after commit (``unlink``)."""
+        now unreferenced; the caller removes it after commit (``remove_if_unreferenced``)."""
         con.execute("UPDATE blobs SET refs=refs-1 WHERE id=?", (blob_id,))
         row = con.execute("SELECT hash, data IS NULL FROM blobs WHERE id=? AND refs<=0", (blob_id,)).fetchone()
         if row is None:
@@ -140,6 +141,14 @@ class BlobFolder:
     def unlink(self, sha256: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(sha256).unlink()
+
+    def remove_if_unreferenced(self, db: Database, sha256: str) -> None:
+        """After the commit that released a file body: unlink it, unless another writer has taken
+        the same body since. The check and the unlink happen under the write lock, where ``attach``
+        also runs, so a put of the same bytes can never commit against a file about to vanish."""
+        with db.write() as con:
+            if con.execute("SELECT 1 FROM blobs WHERE hash=?", (sha256,)).fetchone() is None:
+                self.unlink(sha256)
 
     # -- reading ----------------------------------------------------------------------------------
 

@@ -60,7 +60,13 @@ class EmbeddedChangeLog(ChangeLog):
         self.retention_for: Callable[[str], float] = lambda source: DEFAULT_RETENTION_S
 
     def appender(self, con: sqlite3.Connection) -> Appender:
-        return Appender(self._db, con, self._notifier)
+        """The current write transaction's appender (one per transaction: positions are allocated
+        from one read of ``sqlite_sequence``)."""
+        cache = self._db.txn_cache()
+        app = cache.get("appender")
+        if app is None:
+            app = cache["appender"] = Appender(self._db, con, self._notifier)
+        return app
 
     def read(self, after: int = 0, *, sources: Sequence[str] | None = None, limit: int = 1000) -> list[Change]:
         if not isinstance(after, int) or after < 0:

@@ -209,19 +209,30 @@ class Database:
         except sqlite3.Error as e:
             raise translate(e, self.folder) from e
         self._local.pending = pending = []
+        self._local.txn = {}
         try:
             yield con
             con.execute("COMMIT")
         except BaseException as e:
             self._local.pending = None
+            self._local.txn = None
             with contextlib.suppress(sqlite3.Error):
                 con.execute("ROLLBACK")
             if isinstance(e, sqlite3.Error | OSError):
                 raise translate(e, self.folder) from e
             raise
         self._local.pending = None
+        self._local.txn = None
         for fn in dict.fromkeys(pending):  # each distinct hook once, in order
             fn()
+
+    def txn_cache(self) -> dict:
+        """A dict that lives exactly as long as the current write transaction (per-transaction state
+        such as the change-log appender). Raises RuntimeError outside a write transaction."""
+        cache = getattr(self._local, "txn", None)
+        if cache is None:
+            raise RuntimeError("txn_cache() called outside a write transaction")
+        return cache
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once after the current write transaction commits; never if it rolls back."""

@@ -258,7 +258,7 @@ class EmbeddedObjects(ObjectStore):
     def _release(self, con: sqlite3.Connection, blob_id: int) -> None:
         gone = self._blobs.release(con, blob_id)
         if gone is not None:
-            self._db.after_commit(lambda: self._blobs.unlink(gone))
+            self._db.after_commit(lambda: self._blobs.remove_if_unreferenced(self._db, gone))
 
     def _info(self, bucket: str, row: tuple) -> ObjectInfo:
         key, size, etag, ctype, meta, modified = row[:6]

@@ -518,8 +518,9 @@ class EmbeddedTables(TableStore):
                 prepared.append((table, kind, body))
         with self._db.write() as con:
             seen = set()
+            loaded: dict[str, _Table] = {}
             for table, kind, body in prepared:
-                t = self._load(con, table)
+                t = loaded.get(table) or loaded.setdefault(table, self._load(con, table))
                 hk, rk = t.encode(body, exact=kind == "delete")
                 if (t.id, hk, rk) in seen:
                     raise ValidationError("Provided list of item keys contains duplicates")
