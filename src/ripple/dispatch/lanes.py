@@ -1,0 +1,204 @@
+"""Poll-based delivery for one lane of one shard: Lambda's event source mapping rules for streams
+(aws-semantics.md §4.2–4.4, §4.7).
+
+A lane is a shard's records (or, with a parallelization factor above 1, the subset of them whose
+partition key hashes to the lane, so per-key order holds). The runner is a state machine driven by
+``step(now)``: each call makes at most one invocation and says when to call again, so the caller
+owns time (a real clock, or the test harness's virtual one) and nothing here sleeps.
+
+The rules, in order of precedence:
+- records that no filter admits are skipped; the checkpoint moves past them;
+- a batch is at most ``batch_size`` records and at most 6 MB of event; with a batching window it is
+  sent when full, when the window since its oldest record has passed, or never early;
+- success (no function error, no reported failures) checkpoints past the whole batch;
+- ``ReportBatchItemFailures``: the checkpoint moves to just before the lowest failed sequence
+  number and the rest is retried; a malformed report is a whole-batch failure;
+- a function error retries the batch (with ``bisect_on_error`` the batch is split in two first,
+  which does not count against ``max_retry_attempts``);
+- when attempts are exhausted or the oldest record is older than ``max_record_age_s``, the batch is
+  discarded: ``on_discard`` gets it (for the on-failure destination) and the lane moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ripple.dispatch.filters import compile_filters
+from ripple.dispatch.options import MAX_PAYLOAD_BYTES, StreamOptions
+from ripple.store.base import Change
+
+#: Delay before retrying a failed batch: 0.1 s doubling per attempt, capped (Lambda retries stream
+#: batches quickly; its exact schedule is not documented).
+RETRY_BASE_S = 0.1
+RETRY_CAP_S = 30.0
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the dispatcher needs from an invocation: did the function fail, and what did it return."""
+
+    function_error: str | None  # "Unhandled" when the function raised, timed out or crashed
+    payload: Any  # decoded JSON response (or the error object)
+
+
+@dataclass(frozen=True)
+class Discard:
+    records: list[Change]
+    condition: str  # RetryAttemptsExhausted | RecordAgeExceeded
+    attempts: int
+    response: Response | None
+
+
+def sequence_number(record: dict[str, Any]) -> str:
+    """The identifier ReportBatchItemFailures uses: the record's stream sequence number."""
+    if "dynamodb" in record:
+        return record["dynamodb"]["SequenceNumber"]
+    return record["kinesis"]["sequenceNumber"]
+
+
+def failed_index(batch: list[Change], payload: Any) -> int | None:
+    """Index of the lowest failed record reported by a ReportBatchItemFailures response; None when
+    the response reports complete success; -1 when it is malformed (a whole-batch failure)."""
+    if payload is None:
+        return None
+    if not isinstance(payload, dict):
+        return -1
+    failures = payload.get("batchItemFailures")
+    if not failures:  # absent, null or empty: complete success
+        return None
+    if not isinstance(failures, list):
+        return -1
+    index = {sequence_number(c.record): i for i, c in enumerate(batch)}
+    lowest = None
+    for f in failures:
+        ident = f.get("itemIdentifier") if isinstance(f, dict) else None
+        if not ident or ident not in index:
+            return -1
+        lowest = index[ident] if lowest is None else min(lowest, index[ident])
+    return lowest
+
+
+class LaneRunner:
+    """Delivers one lane's records in order. ``fetch(after, limit)`` returns the lane's records
+    after a position; ``invoke(event)`` runs the function synchronously; ``on_discard`` receives
+    batches given up on. ``position`` is the checkpoint (everything up to it is done)."""
+
+    def __init__(
+        self,
+        options: StreamOptions,
+        *,
+        fetch: Callable[[int, int], list[Change]],
+        invoke: Callable[[dict[str, Any]], Response],
+        on_discard: Callable[[Discard], None],
+        position: int,
+        attempts: int = 0,
+    ):
+        self.options = options
+        self._fetch = fetch
+        self._invoke = invoke
+        self._on_discard = on_discard
+        self._passes = compile_filters(list(options.filters))
+        self.position = position
+        self.attempts = attempts  # failed attempts of the batch at the head
+        self._pending: list[list[Change]] = []  # the head batch, or its bisected parts in order
+        self._skip_to = position  # checkpoint after the head batch, filtered-out records included
+        self.invocations = 0
+
+    # -- building the head batch ------------------------------------------------------------------
+
+    def _gather(self, now: float) -> float | None:
+        """Fill ``_pending`` with the next batch. Returns None when one is ready, else when to look
+        again (``float('inf')`` when there is nothing to deliver)."""
+        opts = self.options
+        batch: list[Change] = []
+        size = 0
+        after = self.position
+        reached = self.position
+        while len(batch) < opts.batch_size:
+            records = self._fetch(after, opts.batch_size - len(batch) + 50)
+            if not records:
+                break
+            for c in records:
+                after = c.seq
+                if self._passes is not None and not self._passes(c.record):
+                    reached = c.seq  # filtered out: skipped, as Lambda skips it
+                    continue
+                n = len(orjson.dumps(c.record)) + 1
+                if batch and size + n > MAX_PAYLOAD_BYTES - 64:
+                    break
+                batch.append(c)
+                size += n
+                reached = c.seq
+                if len(batch) >= opts.batch_size:
+                    break
+            else:
+                continue
+            break
+        if not batch:
+            if reached > self.position:
+                self.position = reached  # only filtered-out records: the lane moves past them
+            return float("inf")
+        if len(batch) < opts.batch_size and opts.batch_window_s > 0 and size < MAX_PAYLOAD_BYTES // 2:
+            ready_at = batch[0].ts + opts.batch_window_s
+            if now < ready_at:
+                return ready_at
+        self._pending = [batch]
+        self._skip_to = reached
+        return None
+
+    # -- one step ---------------------------------------------------------------------------------
+
+    def step(self, now: float) -> float:
+        """Make progress; returns the time to call again (``now`` for at once, ``inf`` when idle
+        until new records arrive)."""
+        if not self._pending:
+            wait = self._gather(now)
+            if wait is not None:
+                return wait
+        sub = self._pending[0]
+        opts = self.options
+        if opts.max_record_age_s >= 0 and now - sub[0].ts > opts.max_record_age_s:
+            self._discard(sub, "RecordAgeExceeded", None)
+            return now
+        self.invocations += 1
+        resp = self._invoke({"Records": [c.record for c in sub]})
+        if resp.function_error is None:
+            idx = failed_index(sub, resp.payload) if opts.report_batch_item_failures else None
+            if idx is None:
+                self._done(sub)
+                return now
+            if idx > 0:
+                # Records before the lowest failure are done; the remainder is retried. (A malformed
+                # report, -1, or a failure of the first record fails the whole batch.)
+                self._advance_to(sub[idx - 1].seq)
+                sub = self._pending[0] = sub[idx:]
+        return self._failed(sub, resp, now)
+
+    def _failed(self, sub: list[Change], resp: Response, now: float) -> float:
+        opts = self.options
+        if opts.bisect_on_error and len(sub) > 1:
+            half = len(sub) // 2
+            self._pending[0:1] = [sub[:half], sub[half:]]
+            return now
+        self.attempts += 1
+        if 0 <= opts.max_retry_attempts < self.attempts:
+            self._discard(sub, "RetryAttemptsExhausted", resp)
+            return now
+        return now + min(RETRY_BASE_S * 2 ** (self.attempts - 1), RETRY_CAP_S)
+
+    def _done(self, sub: list[Change]) -> None:
+        self._pending.pop(0)
+        self.attempts = 0
+        self._advance_to(self._skip_to if not self._pending else sub[-1].seq)
+
+    def _discard(self, sub: list[Change], condition: str, resp: Response | None) -> None:
+        self._on_discard(Discard(sub, condition, self.attempts, resp))
+        self._done(sub)
+
+    def _advance_to(self, seq: int) -> None:
+        if seq > self.position:
+            self.position = seq
