@@ -77,3 +77,72 @@ class StreamOptions:
                 raise ValidationError("filters must be a list of patterns")
             opts["filters"] = tuple(filters)
         return cls(**opts)
+
+
+#: Waits before the first and second retry of a failed asynchronous event. AWS waits 1 and 2
+#: minutes; ripple defaults to seconds so a local loop stays quick, and takes any values.
+DEFAULT_RETRY_DELAYS_S = (1.0, 2.0)
+DESTINATION_KINDS = ("function", "topic", "stream", "bucket")
+
+
+def check_destination(name: str, spec: Any) -> str | None:
+    """A destination: ``function:NAME``, ``topic:NAME``, ``stream:NAME`` or ``bucket:NAME/PREFIX``."""
+    if spec is None:
+        return None
+    if not isinstance(spec, str) or ":" not in spec:
+        raise ValidationError(
+            f"{name} must look like 'function:NAME', 'topic:NAME', 'stream:NAME' or 'bucket:NAME/PREFIX', not {spec!r}"
+        )
+    kind, _, target = spec.partition(":")
+    if kind not in DESTINATION_KINDS or not target:
+        raise ValidationError(f"{name} {spec!r}: the kind must be one of {', '.join(DESTINATION_KINDS)}")
+    return spec
+
+
+@dataclass(frozen=True)
+class AsyncOptions:
+    """Asynchronous delivery (objects, topics, schedules, Event invokes), aws-semantics.md §5."""
+
+    retry_attempts: int = 2
+    max_event_age_s: int = 21_600
+    retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S
+    on_success: str | None = None
+    on_failure: str | None = None
+    batch_size: int | None = None  # object triggers may batch, as S3 -> SQS -> Lambda does
+    batch_window_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        _int("retry_attempts", self.retry_attempts, 0, 2)
+        _int("max_event_age_s", self.max_event_age_s, 60, 21_600)
+        delays = self.retry_delays_s
+        if (
+            not isinstance(delays, tuple | list)
+            or len(delays) < 2
+            or not all(isinstance(d, int | float) and not isinstance(d, bool) and 0 <= d <= 3600 for d in delays)
+        ):
+            raise ValidationError(f"retry_delays_s must be two or more waits of 0 to 3600 seconds, not {delays!r}")
+        check_destination("on_success", self.on_success)
+        check_destination("on_failure", self.on_failure)
+        if self.batch_size is not None:
+            _int("batch_size", self.batch_size, 1, 10_000)
+        _number("batch_window_s", self.batch_window_s, 0, 300)
+        if self.batch_window_s and self.batch_size is None:
+            raise ValidationError("batch_window_s needs batch_size (batching is off without it)")
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        return float(self.retry_delays_s[min(attempt, len(self.retry_delays_s)) - 1])
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], *, batching: bool = False) -> AsyncOptions:
+        known = {f.name for f in fields(cls)} - (set() if batching else {"batch_size", "batch_window_s"})
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValidationError(
+                f"unknown asynchronous trigger option(s): {', '.join(unknown)}; "
+                f"ripple accepts {', '.join(sorted(known))}"
+            )
+        opts = dict(options)
+        if "retry_delays_s" in opts and isinstance(opts["retry_delays_s"], list):
+            opts["retry_delays_s"] = tuple(opts["retry_delays_s"])
+        return cls(**opts)

@@ -82,6 +82,35 @@ CREATE TABLE horizons(
     source TEXT PRIMARY KEY,
     trimmed_through INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE checkpoints(
+    trigger TEXT NOT NULL,
+    lane TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(trigger, lane)
+) WITHOUT ROWID;
+CREATE TABLE async_queue(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger TEXT NOT NULL,
+    event BLOB NOT NULL,
+    enqueued REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL,
+    hops INTEGER NOT NULL DEFAULT 0,
+    last_error BLOB
+);
+CREATE INDEX async_queue_due ON async_queue(trigger, not_before);
+CREATE TABLE dead_letters(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger TEXT NOT NULL,
+    function TEXT NOT NULL,
+    event BLOB NOT NULL,
+    condition TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    error BLOB,
+    first_ts REAL NOT NULL,
+    ts REAL NOT NULL
+);
 CREATE TABLE settings(
     name TEXT PRIMARY KEY,
     value BLOB
