@@ -90,9 +90,7 @@ class _Table:
         return {k: item[k] for k in self.key_names}
 
 
-def _expr_args(
-    names: Mapping[str, str] | None, values: Mapping[str, Any] | None
-) -> tuple[dict | None, dict | None]:
+def _expr_args(names: Mapping[str, str] | None, values: Mapping[str, Any] | None) -> tuple[dict | None, dict | None]:
     """Copies of the request's names and values; None stays None (an empty map is an error)."""
     if names is not None and not isinstance(names, Mapping):
         raise ValidationError("names (ExpressionAttributeNames) must be a mapping of '#name' to attribute name")
@@ -171,7 +169,7 @@ class EmbeddedTables(TableStore):
 
     def _old_item(self, old_av: dict[str, Any] | None, needed: bool) -> dict[str, Any] | None:
         """The old item in Python form, decoded only when a condition or the caller needs it."""
-        return vals.item_from_av(old_av) if needed and old_av is not None else None
+        return vals.item_from_av(old_av, trusted=True) if needed and old_av is not None else None
 
     def _write(
         self,
@@ -247,7 +245,7 @@ class EmbeddedTables(TableStore):
         vals.check_item_size(item)
         names_, values_ = _expr_args(names, values)
         ex.check_unused(names_, values_, *([ex.compile_condition(condition, names_, values_)] if condition else []))
-        new_av = vals.item_to_av(item)
+        new_av = vals.item_to_av(item, normalized=True)
         with self._db.write() as con:
             t = self._load(con, table)
             hk, rk = t.encode(item, exact=False)
@@ -277,7 +275,7 @@ class EmbeddedTables(TableStore):
             av = self._old(con, t, hk, rk)
         if av is None:
             return None
-        item = vals.item_from_av(av)
+        item = vals.item_from_av(av, trusted=True)
         return proj.apply(item) if proj else item
 
     def delete_item(
@@ -329,22 +327,16 @@ class EmbeddedTables(TableStore):
             t = self._load(con, table)
             hk, rk = t.encode(key, exact=True)
             if upd is not None:
-                touched = set(upd.paths) & set(t.key_names)
-                if touched:
-                    name = sorted(touched)[0]
-                    raise ValidationError(
-                        f"One or more parameter values were invalid: Cannot update attribute {name}. "
-                        "This attribute is part of the key"
-                    )
+                upd.check_keys(t.key_names)
             old_av = self._old(con, t, hk, rk)
-            old = None if old_av is None else vals.item_from_av(old_av)
+            old = None if old_av is None else vals.item_from_av(old_av, trusted=True)
             if cond is not None and not cond.evaluate(old):
                 raise ConditionalCheckFailed(item=old if return_old_on_failure else None)
             base = dict(old) if old is not None else dict(key)
             new = upd.apply(base) if upd is not None else base
             new = vals.normalize_item(new)
             vals.check_item_size(new)
-            self._write(con, t, hk, rk, old_av, vals.item_to_av(new))
+            self._write(con, t, hk, rk, old_av, vals.item_to_av(new, normalized=True))
         if return_values == "ALL_OLD":
             return old
         if return_values == "ALL_NEW":
@@ -376,7 +368,8 @@ class EmbeddedTables(TableStore):
         names_, values_ = _expr_args(names, values)
         with self._db.read() as con:
             t = self._load(con, table)
-            kc = ex.compile_key_condition(key_condition, names_, values_, t.hash_key, t.range_key)
+            key_types = {t.hash_key: t.hash_type, **({t.range_key: t.range_type} if t.range_key else {})}
+            kc = ex.compile_key_condition(key_condition, names_, values_, t.hash_key, t.range_key, key_types=key_types)
             flt = ex.compile_condition(filter, names_, values_, kind="FilterExpression") if filter else None
             proj = ex.compile_projection(projection, names_) if projection else None
             ex.check_unused(names_, values_, *[c for c in (kc, flt, proj) if c is not None])
@@ -458,7 +451,7 @@ class EmbeddedTables(TableStore):
         more = False
         in_prefix = False
         for _rk, raw in rows:
-            item = vals.item_from_av(orjson.loads(raw))
+            item = vals.item_from_av(orjson.loads(raw), trusted=True)
             if prefix is not None:
                 # Items matching begins_with are contiguous in key order: skip up to them, stop after.
                 if not _begins(item[t.range_key], prefix):
@@ -526,7 +519,7 @@ class EmbeddedTables(TableStore):
                     raise ValidationError("Provided list of item keys contains duplicates")
                 seen.add((t.id, hk, rk))
                 old_av = self._old(con, t, hk, rk)
-                self._write(con, t, hk, rk, old_av, vals.item_to_av(body) if kind == "put" else None)
+                self._write(con, t, hk, rk, old_av, vals.item_to_av(body, normalized=True) if kind == "put" else None)
 
 
 def _begins(value: Any, prefix: Any) -> bool:
