@@ -328,6 +328,57 @@ def item_to_av(item: dict, *, normalized: bool = False) -> dict:
     return {k: _to_av(v) for k, v in (item if normalized else normalize_item(item)).items()}
 
 
+class _Slow(Exception):
+    """Raised inside the fast converter for anything it does not handle; the caller falls back."""
+
+
+_INT_TEXT_LIMIT = 10**38
+
+
+def _fast_av(v: Any, depth: int) -> dict:
+    # The common shapes only, validated as they are converted; everything else (floats, Decimals,
+    # sets, subclasses, big numbers, anything wrong) goes to the full path, which gives the messages.
+    t = type(v)
+    if t is str:
+        return {"S": v}
+    if t is int:
+        if -_INT_TEXT_LIMIT < v < _INT_TEXT_LIMIT:
+            return {"N": str(v)}
+        raise _Slow
+    if t is bool:
+        return {"BOOL": v}
+    if v is None:
+        return {"NULL": True}
+    if depth >= MAX_NESTING:
+        raise _Slow
+    if t is dict:
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str:
+                raise _Slow
+            out[k] = _fast_av(x, depth + 1)
+        return {"M": out}
+    if t is list:
+        return {"L": [_fast_av(x, depth + 1) for x in v]}
+    raise _Slow
+
+
+def item_to_av_checked(item: Any) -> dict:
+    """Validate an item and convert it to attribute-value JSON in one pass; the write path's fast
+    route. Same result and same errors as ``item_to_av(normalize_item(item), normalized=True)``."""
+    if type(item) is dict:
+        try:
+            out = {}
+            for k, v in item.items():
+                if type(k) is not str or not k or len(k) > MAX_NAME_BYTES // 4:
+                    raise _Slow
+                out[k] = _fast_av(v, 0)
+            return out
+        except _Slow:
+            pass
+    return item_to_av(normalize_item(item), normalized=True)
+
+
 def from_av(av: Any, path: str = "") -> Any:
     """Parse attribute-value JSON (user input: the CLI, later the HTTP API) into the Python form.
 

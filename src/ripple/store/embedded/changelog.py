@@ -22,25 +22,32 @@ DEFAULT_RETENTION_S = 24 * 3600.0
 
 
 class Appender:
-    """Allocates positions and inserts records inside one write transaction."""
+    """Allocates positions and buffers records inside one write transaction; the buffer is inserted
+    in one ``executemany`` just before the commit."""
 
-    __slots__ = ("_con", "next")
+    __slots__ = ("_con", "_rows", "next")
 
     def __init__(self, db: Database, con: sqlite3.Connection, notifier: Notifier):
         self._con = con
+        self._rows: list[tuple[int, str, str, float, bytes]] = []
         row = con.execute("SELECT seq FROM sqlite_sequence WHERE name='changes'").fetchone()
         self.next = (row[0] if row else 0) + 1
+        db.before_commit(self.flush)
         db.after_commit(notifier.notify)
 
     def add(self, source: str, partition: str, ts: float, build: Callable[[int], dict[str, Any]]) -> int:
-        """Insert the record ``build(seq)`` at the next position and return that position."""
+        """Append the record ``build(seq)`` at the next position and return that position."""
         seq = self.next
         self.next = seq + 1
-        self._con.execute(
-            "INSERT INTO changes(seq, source, partition, ts, record) VALUES(?,?,?,?,?)",
-            (seq, source, partition, ts, orjson.dumps(build(seq))),
-        )
+        self._rows.append((seq, source, partition, ts, orjson.dumps(build(seq))))
         return seq
+
+    def flush(self) -> None:
+        if self._rows:
+            self._con.executemany(
+                "INSERT INTO changes(seq, source, partition, ts, record) VALUES(?,?,?,?,?)", self._rows
+            )
+            self._rows.clear()
 
 
 def _where(sources: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:

@@ -238,9 +238,11 @@ class Database:
         except sqlite3.Error as e:
             raise translate(e, self.folder) from e
         self._local.pending = pending = []
-        self._local.txn = {}
+        self._local.txn = txn = {}
         try:
             yield con
+            for flush in txn.get("before_commit", ()):
+                flush()
             con.execute("COMMIT")
         except BaseException as e:
             self._local.pending = None
@@ -262,6 +264,11 @@ class Database:
         if cache is None:
             raise RuntimeError("txn_cache() called outside a write transaction")
         return cache
+
+    def before_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` inside the current write transaction just before it commits (buffered writes
+        flush here, so they commit or roll back with everything else)."""
+        self.txn_cache().setdefault("before_commit", []).append(fn)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once after the current write transaction commits; never if it rolls back."""

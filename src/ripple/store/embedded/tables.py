@@ -86,6 +86,10 @@ class _Table:
         vals.check_key_value(name, item[name], kind, range_key=name == self.range_key)
         return vals.encode_key(item[name], kind)
 
+    def keys_from_av(self, av: Mapping[str, Any]) -> dict[str, Any]:
+        """The key attributes present in an item's attribute-value JSON, in Python form."""
+        return {k: vals.from_av(av[k]) for k in self.key_names if k in av}
+
     def key_of(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: item[k] for k in self.key_names}
 
@@ -163,13 +167,14 @@ class EmbeddedTables(TableStore):
 
     # -- single items -----------------------------------------------------------------------------
 
-    def _old(self, con: sqlite3.Connection, t: _Table, hk: bytes, rk: bytes) -> dict[str, Any] | None:
+    def _old(self, con: sqlite3.Connection, t: _Table, hk: bytes, rk: bytes) -> bytes | None:
+        """The stored attribute-value JSON of an item, or None."""
         row = con.execute("SELECT item FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk)).fetchone()
-        return None if row is None else orjson.loads(row[0])
+        return None if row is None else row[0]
 
-    def _old_item(self, old_av: dict[str, Any] | None, needed: bool) -> dict[str, Any] | None:
+    def _old_item(self, old_raw: bytes | None, needed: bool) -> dict[str, Any] | None:
         """The old item in Python form, decoded only when a condition or the caller needs it."""
-        return vals.item_from_av(old_av, trusted=True) if needed and old_av is not None else None
+        return vals.item_from_av(orjson.loads(old_raw), trusted=True) if needed and old_raw is not None else None
 
     def _write(
         self,
@@ -177,39 +182,49 @@ class EmbeddedTables(TableStore):
         t: _Table,
         hk: bytes,
         rk: bytes,
-        old_av: dict[str, Any] | None,
-        new_av: dict[str, Any] | None,
+        keys: dict[str, Any],
+        old_raw: bytes | None,
+        new_raw: bytes | None,
+        sink: tuple[list, list] | None = None,
     ) -> None:
-        """Store (or delete, when ``new_av`` is None) one item and append its stream record.
-        A write that changes nothing appends nothing."""
-        if new_av == old_av:
+        """Store (or delete, when ``new_raw`` is None) one item and append its stream record.
+        ``keys`` are the key attributes (Python form); images are canonical JSON bytes (sorted keys,
+        sorted sets), so equal bytes mean an unchanged item, and a write that changes nothing
+        appends nothing. The images go into the record as pre-serialized fragments. With ``sink``
+        (upserts, deletes), the row changes are collected for one ``executemany`` each."""
+        if new_raw == old_raw:
             return
-        new_raw = b""
-        if new_av is None:
+        if sink is not None:
+            if new_raw is None:
+                sink[1].append((t.id, hk, rk))
+            else:
+                sink[0].append((t.id, hk, rk, new_raw))
+        elif new_raw is None:
             con.execute("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk))
         else:
-            new_raw = orjson.dumps(new_av)
             con.execute("INSERT OR REPLACE INTO items(tid, hk, rk, item) VALUES(?,?,?,?)", (t.id, hk, rk, new_raw))
-        if t.view is None:
+        view = t.view
+        if view is None:
             return
-        image = new_av if new_av is not None else old_av
-        assert image is not None
-        keys = {k: image[k] for k in t.key_names}
-        event = "INSERT" if old_av is None else ("REMOVE" if new_av is None else "MODIFY")
+        keys_av = {k: vals.to_av(keys[k], normalized=True) for k in t.key_names}
+        event = "INSERT" if old_raw is None else ("REMOVE" if new_raw is None else "MODIFY")
         now = self._clock()
+        new_img = old_img = None
         # SizeBytes: the attribute-value JSON the record carries (keys and the images of its view).
-        size = len(orjson.dumps(keys))
-        if t.view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        size = len(orjson.dumps(keys_av))
+        if new_raw is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+            new_img = orjson.Fragment(new_raw)
             size += len(new_raw)
-        if t.view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and old_av is not None:
-            size += len(orjson.dumps(old_av))
+        if old_raw is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+            old_img = orjson.Fragment(old_raw)
+            size += len(old_raw)
         arn = t.arn
         self._log.appender(con).add(
             t.source,
             f"{hk.hex()}:{rk.hex()}",
             now,
             lambda seq: ddb_events.record(
-                event, keys, new=new_av, old=old_av, view=t.view, seq=seq, ts=now, size_bytes=size, arn=arn
+                event, keys_av, new=new_img, old=old_img, view=view, seq=seq, ts=now, size_bytes=size, arn=arn
             ),
         )
 
@@ -241,18 +256,18 @@ class EmbeddedTables(TableStore):
         """PutItem. Returns the old item when ``return_values="ALL_OLD"``. Raises
         ConditionalCheckFailed (nothing written), ValidationError, ItemTooLarge, NotFound."""
         _check_return("put", return_values)
-        item = vals.normalize_item(item)
-        vals.check_item_size(item)
+        av = vals.item_to_av_checked(item)
+        new_raw = _encode_av(av, item)
         names_, values_ = _expr_args(names, values)
         ex.check_unused(names_, values_, *([ex.compile_condition(condition, names_, values_)] if condition else []))
-        new_av = vals.item_to_av(item, normalized=True)
         with self._db.write() as con:
             t = self._load(con, table)
-            hk, rk = t.encode(item, exact=False)
-            old_av = self._old(con, t, hk, rk)
-            old = self._old_item(old_av, condition is not None or return_values == "ALL_OLD")
+            keys = t.keys_from_av(av)
+            hk, rk = t.encode(keys, exact=False)
+            old_raw = self._old(con, t, hk, rk)
+            old = self._old_item(old_raw, condition is not None or return_values == "ALL_OLD")
             self._condition(condition, names_, values_, old, return_old_on_failure)
-            self._write(con, t, hk, rk, old_av, new_av)
+            self._write(con, t, hk, rk, keys, old_raw, new_raw)
         return old if return_values == "ALL_OLD" else None
 
     def get_item(
@@ -272,10 +287,10 @@ class EmbeddedTables(TableStore):
         with self._db.read() as con:
             t = self._load(con, table)
             hk, rk = t.encode(key, exact=True)
-            av = self._old(con, t, hk, rk)
-        if av is None:
+            raw = self._old(con, t, hk, rk)
+        if raw is None:
             return None
-        item = vals.item_from_av(av, trusted=True)
+        item = vals.item_from_av(orjson.loads(raw), trusted=True)
         return proj.apply(item) if proj else item
 
     def delete_item(
@@ -297,11 +312,11 @@ class EmbeddedTables(TableStore):
         with self._db.write() as con:
             t = self._load(con, table)
             hk, rk = t.encode(key, exact=True)
-            old_av = self._old(con, t, hk, rk)
-            old = self._old_item(old_av, condition is not None or return_values == "ALL_OLD")
+            old_raw = self._old(con, t, hk, rk)
+            old = self._old_item(old_raw, condition is not None or return_values == "ALL_OLD")
             self._condition(condition, names_, values_, old, return_old_on_failure)
-            if old_av is not None:
-                self._write(con, t, hk, rk, old_av, None)
+            if old_raw is not None:
+                self._write(con, t, hk, rk, key, old_raw, None)
         return old if return_values == "ALL_OLD" else None
 
     def update_item(
@@ -328,15 +343,14 @@ class EmbeddedTables(TableStore):
             hk, rk = t.encode(key, exact=True)
             if upd is not None:
                 upd.check_keys(t.key_names)
-            old_av = self._old(con, t, hk, rk)
-            old = None if old_av is None else vals.item_from_av(old_av, trusted=True)
+            old_raw = self._old(con, t, hk, rk)
+            old = self._old_item(old_raw, True)
             if cond is not None and not cond.evaluate(old):
                 raise ConditionalCheckFailed(item=old if return_old_on_failure else None)
             base = dict(old) if old is not None else dict(key)
             new = upd.apply(base) if upd is not None else base
             new = vals.normalize_item(new)
-            vals.check_item_size(new)
-            self._write(con, t, hk, rk, old_av, vals.item_to_av(new, normalized=True))
+            self._write(con, t, hk, rk, key, old_raw, _encode(new))
         if return_values == "ALL_OLD":
             return old
         if return_values == "ALL_NEW":
@@ -505,21 +519,57 @@ class EmbeddedTables(TableStore):
                         f"each batch_write request must be {{'put': item}} or {{'delete': key}}, not {op!r}"
                     )
                 kind, body = next(iter(op.items()))
-                body = vals.normalize_item(body)
                 if kind == "put":
-                    vals.check_item_size(body)
-                prepared.append((table, kind, body))
+                    av = vals.item_to_av_checked(body)
+                    prepared.append((table, av, _encode_av(av, body)))
+                else:
+                    prepared.append((table, vals.normalize_item(body), None))
         with self._db.write() as con:
-            seen = set()
+            keyed: list[tuple[_Table, bytes, bytes, dict[str, Any], bytes | None]] = []
             loaded: dict[str, _Table] = {}
-            for table, kind, body in prepared:
+            seen = set()
+            for table, body, raw in prepared:
                 t = loaded.get(table) or loaded.setdefault(table, self._load(con, table))
-                hk, rk = t.encode(body, exact=kind == "delete")
+                if raw is not None:  # a put: body is the item's attribute-value JSON
+                    body = t.keys_from_av(body)
+                hk, rk = t.encode(body, exact=raw is None)
                 if (t.id, hk, rk) in seen:
                     raise ValidationError("Provided list of item keys contains duplicates")
                 seen.add((t.id, hk, rk))
-                old_av = self._old(con, t, hk, rk)
-                self._write(con, t, hk, rk, old_av, vals.item_to_av(body, normalized=True) if kind == "put" else None)
+                keyed.append((t, hk, rk, body, raw))
+            olds = self._olds(con, [(t.id, hk, rk) for t, hk, rk, _, _ in keyed])
+            sink: tuple[list, list] = ([], [])
+            for t, hk, rk, body, raw in keyed:
+                self._write(con, t, hk, rk, body, olds.get((t.id, hk, rk)), raw, sink)
+            # Keys are distinct, so the order of the two statements does not matter.
+            con.executemany("INSERT OR REPLACE INTO items(tid, hk, rk, item) VALUES(?,?,?,?)", sink[0])
+            con.executemany("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", sink[1])
+
+    def _olds(self, con: sqlite3.Connection, keys: list[tuple[int, bytes, bytes]]) -> dict[tuple, bytes]:
+        """The stored JSON of many items in one statement (absent ones are missing from the result)."""
+        # A join against a VALUES list is an index lookup per key; "(tid, hk, rk) IN (VALUES ...)"
+        # would scan the whole table.
+        rows = con.execute(
+            "WITH k(tid, hk, rk) AS (VALUES " + ",".join(["(?,?,?)"] * len(keys)) + ") "
+            "SELECT i.tid, i.hk, i.rk, i.item FROM k JOIN items i ON i.tid=k.tid AND i.hk=k.hk AND i.rk=k.rk",
+            [x for k in keys for x in k],
+        ).fetchall()
+        return {(tid, hk, rk): item for tid, hk, rk, item in rows}
+
+
+def _encode(item: dict[str, Any]) -> bytes:
+    """A normalized item as canonical attribute-value JSON; see :func:`_encode_av`."""
+    return _encode_av(vals.item_to_av(item, normalized=True), item)
+
+
+def _encode_av(av: dict[str, Any], item: Mapping[str, Any]) -> bytes:
+    """Canonical attribute-value JSON (sorted keys; the codec sorts sets), so equal items give equal
+    bytes. Raises ItemTooLarge over 400 KB: the JSON is never shorter than DynamoDB's size of the
+    item, so the exact size is computed only when the JSON is long."""
+    raw = orjson.dumps(av, option=orjson.OPT_SORT_KEYS)
+    if len(raw) > vals.MAX_ITEM_SIZE:
+        vals.check_item_size(vals.normalize_item(item))
+    return raw
 
 
 def _begins(value: Any, prefix: Any) -> bool:
