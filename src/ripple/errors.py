@@ -64,6 +64,18 @@ class PayloadTooLarge(ValidationError):
     status = 413
 
 
+class InvalidRequestContent(ValidationError):
+    """An invocation payload that is not JSON, or a bad invocation option. Nothing ran."""
+
+    code = "InvalidRequestContentException"
+
+
+class RequestTooLarge(PayloadTooLarge):
+    """An invocation payload over 6 MB (synchronous) or 1 MB (asynchronous). Nothing ran."""
+
+    code = "RequestTooLargeException"
+
+
 # --- missing or conflicting resources ---------------------------------------------------------------
 
 
@@ -105,6 +117,32 @@ class ConditionalCheckFailed(RippleError):
     def __init__(self, message: str = "The conditional request failed", *, item: dict | None = None):
         super().__init__(message)
         self.item = item
+
+
+# --- invoking functions ------------------------------------------------------------------------------
+
+
+class TooManyRequests(RippleError):
+    """A synchronous invocation found no free concurrency (reserved or global). Nothing ran.
+
+    ``reason`` is Lambda's: ``ReservedFunctionConcurrentInvocationLimitExceeded`` or
+    ``ConcurrentInvocationLimitExceeded``.
+    """
+
+    code = "TooManyRequestsException"
+    status = 429
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class SandboxError(RippleError):
+    """The platform could not start a sandbox at all (not the handler's fault): the template process
+    is gone and cannot be restarted, or the machine refuses to fork."""
+
+    code = "ServiceException"
+    status = 500
 
 
 # --- the change log ---------------------------------------------------------------------------------

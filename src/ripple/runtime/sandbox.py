@@ -1,0 +1,428 @@
+"""One sandbox as the pool sees it: a worker process, its limits, and the invocations it runs.
+
+A sandbox serves one invocation at a time and stays warm between them. While an invocation runs, the
+calling thread waits on three channels at once (the control socket for the result, the log pipe, the
+status pipe that reports the worker's death) and samples the process tree's memory every
+:data:`SAMPLE_S`. A timeout, a memory overrun or a dead worker kill the sandbox's whole process tree;
+the pool then starts a fresh one for the next invocation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ripple import config
+from ripple.app import Function
+from ripple.errors import SandboxError
+from ripple.runtime import failures, protocol
+from ripple.runtime import records as rec
+from ripple.runtime.limits import Confinement, Limiter
+from ripple.runtime.logs import LogCapture
+from ripple.runtime.spawner import SandboxProcess, Template
+
+#: Interval between memory samples of a running invocation, in seconds.
+SAMPLE_S = 0.01
+#: Lambda limits Init (importing the handler's module) to 10 s.
+INIT_TIMEOUT_S = 10.0
+_MIB = 1 << 20
+_INT = struct.Struct("!i")
+
+
+@dataclass
+class Outcome:
+    """How one invocation ended. ``payload`` is the result JSON or Lambda's error object."""
+
+    status: str
+    payload: bytes
+    duration_ms: float
+    max_memory_mb: int
+    init_ms: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+@dataclass
+class Spare:
+    """A started worker that has joined its own cgroups but knows no function yet: a cold start that
+    adopts it skips the fork and the (sometimes slow) cgroup migration."""
+
+    name: str
+    conf: Confinement
+    proc: SandboxProcess
+
+    def alive(self) -> bool:
+        ready, _, _ = select.select([self.proc.status_r], [], [], 0)
+        return not ready
+
+    def discard(self) -> None:
+        """Kill it and release its cgroups."""
+        self.conf.kill()
+        # The template reaps it and says so; only then will the kernel let its cgroups go.
+        select.select([self.proc.status_r], [], [], 5.0)
+        self.proc.close()
+        deadline = time.monotonic() + 2.0
+        while not self.conf.remove() and time.monotonic() < deadline:
+            self.conf.kill()
+            time.sleep(0.002)
+
+
+class _Ended(Exception):
+    """The sandbox ended while we waited: ``kind`` is timeout, oom, procs or exit."""
+
+    def __init__(self, kind: str, wait_status: int = -1) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.wait_status = wait_status
+
+
+def lambda_environment(fn: Function, log_stream: str) -> dict[str, str]:
+    """The environment variables Lambda gives a sandbox (aws-semantics.md §7.4), then the function's."""
+    root = str(fn.root)
+    env = {
+        "PATH": os.pathsep.join(
+            [f"{root}/bin", os.path.dirname(sys.executable), os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")]
+        ),
+        "LANG": "en_US.UTF-8",
+        "TZ": "UTC",
+        "PYTHONPATH": root,
+        "LAMBDA_TASK_ROOT": root,
+        "LAMBDA_RUNTIME_DIR": str(Path(__file__).parent),
+        "_HANDLER": fn.handler,
+        "AWS_REGION": config.REGION,
+        "AWS_DEFAULT_REGION": config.REGION,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+        "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.settings.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    }
+    env.update(fn.settings.env)
+    return env
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{config.REGION}:{config.ACCOUNT_ID}:function:{name}"
+
+
+class Sandbox:
+    """A worker process for one function. Not thread-safe: the pool hands it to one caller at a time."""
+
+    def __init__(
+        self,
+        fn: Function,
+        *,
+        name: str,
+        template: Template,
+        limiter: Limiter,
+        work_dir: Path,
+        max_processes: int,
+        fresh: bool = False,
+        spare: Spare | None = None,
+    ) -> None:
+        """A sandbox for ``fn``; with ``spare``, it adopts that already-started process instead of
+        forking one when it starts."""
+        self.fn = fn
+        self.name = name
+        self.alive = False
+        self.last_used = time.monotonic()
+        self.init_ms: float | None = None
+        self._template = template
+        self._fresh = fresh
+        self._work_dir = work_dir
+        self._max_processes = max_processes
+        self._mem_limit = fn.settings.memory_mb * _MIB
+        # The cgroup is a hard backstop for memory plus the tmpfs /tmp (whose pages it also charges);
+        # the memory setting itself is enforced by sampling.
+        backstop = (fn.settings.memory_mb + fn.settings.tmp_mb) * _MIB
+        self._spare = spare
+        if spare is not None:
+            self._conf: Confinement = spare.conf
+            self._conf.set_memory_limit(backstop)
+        else:
+            self._conf = limiter.confine(name, memory_bytes=backstop, max_processes=max_processes)
+        self._proc: SandboxProcess | None = None
+        self._peak = 0
+        self._refusals = 0
+        self._log_pending = False
+        self._poller: select.poll | None = None
+        self._status: int | None = None
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid if self._proc else 0
+
+    def pids(self) -> list[int]:
+        """Every live process of this sandbox."""
+        return self._conf.pids()
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self, capture: LogCapture) -> Outcome | None:
+        """Start the worker and run Init (import the handler). Returns None when warm, else the failed
+        Outcome (the sandbox is then dead). Raises SandboxError if no process could be started."""
+        t0 = time.perf_counter()
+        if self._spare is not None:
+            self._proc, joined = self._spare.proc, True
+            self._spare = None
+        else:
+            self._proc, joined = self._template.spawn(fresh=self._fresh), False
+        self._conf.leader = self._proc.pid
+        os.set_blocking(self._proc.log_r, False)
+        self.alive = True
+        stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
+        spec = {
+            "handler": self.fn.handler,
+            "root": str(self.fn.root),
+            "env": lambda_environment(self.fn, stream),
+            "tmp_mb": self.fn.settings.tmp_mb,
+            "tmp_fallback": str(self._work_dir / self.name / "tmp"),
+            "cgroup_procs": [] if joined else self._conf.procs_files,
+        }
+        try:
+            protocol.send(self._proc.ctl, spec)
+            header, _ = self._wait(time.monotonic() + INIT_TIMEOUT_S, capture)
+        except _Ended as end:
+            self.init_ms = (time.perf_counter() - t0) * 1000
+            return self._ended(end, capture.request_id, INIT_TIMEOUT_S, self.init_ms, init=True)
+        except OSError:
+            self.init_ms = (time.perf_counter() - t0) * 1000
+            return self._ended(self._death(), capture.request_id, INIT_TIMEOUT_S, self.init_ms, init=True)
+        self.init_ms = (time.perf_counter() - t0) * 1000
+        self._sample()
+        err = header.get("error")
+        if err is not None:
+            self.kill()
+            err["requestId"] = capture.request_id
+            payload = orjson.dumps(err)
+            return Outcome(
+                rec.ERROR, payload, 0.0, self._peak_mb(), self.init_ms, err["errorType"], err["errorMessage"]
+            )
+        return None
+
+    def kill(self) -> None:
+        """Kill every process of the sandbox and release its resources. Idempotent."""
+        self.alive = False
+        if self._spare is not None:
+            self._spare.discard()
+            self._spare = None
+            return
+        self._conf.kill()
+        if self._proc is not None:
+            self._exit_status(timeout=5.0)
+            self._proc.close()
+            self._proc = None
+        if not self._conf.remove():
+            # A killed process may linger a moment before the kernel lets the cgroup go.
+            deadline = time.monotonic() + 2.0
+            while not self._conf.remove() and time.monotonic() < deadline:
+                self._conf.kill()
+                time.sleep(0.002)
+        shutil.rmtree(self._work_dir / self.name, ignore_errors=True)
+
+    # --- invoking ----------------------------------------------------------------------------------
+
+    def invoke(self, request: dict[str, Any], body: bytes, capture: LogCapture) -> Outcome:
+        """Run one invocation; ``request`` has ``id``, ``trace``, ``client_context``, ``max_response``.
+
+        Raises SandboxError if the sandbox was killed meanwhile (the pool is closing)."""
+        if self._proc is None:
+            raise SandboxError("the sandbox was shut down (the pool is closing)")
+        timeout = float(self.fn.settings.timeout)
+        init_ms, self.init_ms = self.init_ms, None
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        request = {
+            **request,
+            "deadline_ms": int(time.time() * 1000 + timeout * 1000),
+            "arn": function_arn(self.fn.name),
+        }
+        try:
+            protocol.send(self._proc.ctl, request, body)
+            header, payload = self._wait(deadline, capture)
+        except _Ended as end:
+            return self._ended(end, request["id"], timeout, init_ms, started=t0)
+        except OSError:
+            return self._ended(self._death(), request["id"], timeout, init_ms, started=t0)
+        duration = (time.monotonic() - t0) * 1000
+        if self._log_pending:
+            self._drain_logs(capture, final=True)
+        if duration > SAMPLE_S * 1000:
+            # Long enough to have started processes the worker's own rusage does not cover.
+            self._sample()
+        self._peak = max(self._peak, int(header.get("maxrss_kb", 0)) * 1024)
+        self.last_used = time.monotonic()
+        # Reading the cgroup costs more than a whole warm invocation; a fork loop is neither quick nor ok.
+        refusals = self._refusals if header.get("ok") and duration < SAMPLE_S * 1000 else self._conf.fork_refusals()
+        if refusals > self._refusals:
+            # The process bound was hit: whatever kept forking is still in there. Start clean next time.
+            self._refusals = refusals
+            self.kill()
+        if header.get("ok"):
+            return Outcome(rec.OK, payload, duration, self._peak_mb(), init_ms)
+        err = orjson.loads(payload)
+        return Outcome(rec.ERROR, payload, duration, self._peak_mb(), init_ms, err["errorType"], err["errorMessage"])
+
+    def _ended(
+        self,
+        end: _Ended,
+        rid: str,
+        timeout: float,
+        init_ms: float | None,
+        *,
+        started: float | None = None,
+        init: bool = False,
+    ) -> Outcome:
+        """Kill the sandbox and describe why it ended."""
+        self.kill()
+        duration = (time.monotonic() - started) * 1000 if started is not None else 0.0
+        if end.kind == "timeout":
+            seconds = duration / 1000 if not init else timeout
+            msg = f"RequestId: {rid} Error: Task timed out after {seconds:.2f} seconds"
+            err = failures.error(failures.TIMEOUT, msg)
+            status = rec.TIMEOUT
+        elif end.kind == "oom" or (end.wait_status >= 0 and self._oom_killed(end.wait_status)):
+            reason = "signal: killed"
+            err = failures.error(failures.OUT_OF_MEMORY, f"RequestId: {rid} Error: Runtime exited with error: {reason}")
+            status = rec.OUT_OF_MEMORY
+        elif end.kind == "procs":
+            msg = f"RequestId: {rid} Error: more than {self._max_processes} processes"
+            err = failures.error(failures.EXIT, msg)
+            status = rec.CRASHED
+        else:
+            reason = failures.exit_reason(end.wait_status) if end.wait_status >= 0 else "unknown"
+            err = failures.error(failures.EXIT, f"RequestId: {rid} Error: Runtime exited with error: {reason}")
+            status = rec.CRASHED
+        err["requestId"] = rid
+        return Outcome(
+            status, orjson.dumps(err), duration, self._peak_mb(), init_ms, err["errorType"], err["errorMessage"]
+        )
+
+    def _oom_killed(self, wait_status: int) -> bool:
+        return (
+            os.WIFSIGNALED(wait_status)
+            and os.WTERMSIG(wait_status) == signal.SIGKILL
+            and (self._conf.oom_kills() > 0 or self._peak >= self._mem_limit)
+        )
+
+    def _peak_mb(self) -> int:
+        return min(math.ceil(self._peak / _MIB), self.fn.settings.memory_mb)
+
+    # --- waiting -----------------------------------------------------------------------------------
+
+    def _wait(self, deadline: float, capture: LogCapture) -> tuple[dict[str, Any], bytes]:
+        """Wait for the worker's next message, reading its logs and watching its limits meanwhile.
+
+        Raises _Ended if the sandbox timed out, overran its memory or process bound, or died.
+        """
+        proc = self._proc
+        assert proc is not None
+        ctl, log_r, status_r = proc.ctl.fileno(), proc.log_r, proc.status_r
+        if self._poller is None:
+            self._poller = select.poll()
+            for fd in (ctl, log_r, status_r):
+                self._poller.register(fd, select.POLLIN)
+        poller = self._poller
+        next_sample = time.monotonic() + SAMPLE_S
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                raise _Ended("timeout")
+            if now >= next_sample:
+                kind = self._sample()
+                if kind:
+                    raise _Ended(kind)
+                next_sample = now + SAMPLE_S
+            events = dict(poller.poll((min(deadline, next_sample) - now) * 1000))
+            # The worker writes its output before its answer, so output not seen readable in the same
+            # poll as the answer is not there: no need to try reading it after.
+            self._log_pending = log_r in events
+            if self._log_pending and not self._drain_logs(capture):
+                poller.unregister(log_r)
+            if ctl in events:
+                proc.ctl.settimeout(max(deadline - time.monotonic(), 0.001))
+                try:
+                    return protocol.recv(proc.ctl)
+                except (EOFError, ValueError, OSError):
+                    self._drain_logs(capture, final=True)
+                    raise self._death() from None
+                finally:
+                    proc.ctl.settimeout(None)
+            if status_r in events:
+                status = self._read_status()
+                if status is None:
+                    # EOF without a status: the template died (a handler can kill its parent), not the
+                    # worker. Keep serving; the worker's death will show as EOF on its socket.
+                    poller.unregister(status_r)
+                    continue
+                self._drain_logs(capture, final=True)
+                raise _Ended("exit", status)
+
+    def _death(self) -> _Ended:
+        status = self._exit_status(timeout=5.0)
+        if status is None:
+            # The worker is alive but broke its channel (a handler wrote to it): it is dead to us.
+            self._conf.kill()
+            status = self._exit_status(timeout=5.0)
+        return _Ended("exit", -1 if status is None else status)
+
+    def _exit_status(self, timeout: float) -> int | None:
+        """The worker's raw wait status, waiting up to ``timeout`` seconds; None if unknown."""
+        proc = self._proc
+        if proc is None or proc.status_r < 0:
+            return self._status
+        ready, _, _ = select.select([proc.status_r], [], [], timeout)
+        return self._read_status() if ready else None
+
+    def _read_status(self) -> int | None:
+        """Read the status the template wrote (None at EOF: the template is gone) and close the pipe."""
+        proc = self._proc
+        if proc is None or proc.status_r < 0:
+            return self._status
+        data = os.read(proc.status_r, _INT.size)
+        os.close(proc.status_r)
+        proc.status_r = -1
+        self._status = _INT.unpack(data)[0] if len(data) == _INT.size else None
+        return self._status
+
+    def _drain_logs(self, capture: LogCapture, *, final: bool = False) -> bool:
+        """Read what the log pipe holds; False once every writer has closed it."""
+        proc = self._proc
+        if proc is None or proc.log_r < 0:
+            return False
+        # Bounded so a flood of output cannot starve the deadline and memory checks.
+        for _ in range(4096 if final else 16):
+            try:
+                data = os.read(proc.log_r, 1 << 16)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not data:
+                return False
+            capture.feed(data)
+        return True
+
+    def _sample(self) -> str | None:
+        """Measure the tree; name the limit it breaks (``oom`` or ``procs``), if any."""
+        pids = self._conf.pids()
+        if len(pids) > self._max_processes:
+            return "procs"
+        used = self._conf.memory_bytes(pids)
+        self._peak = max(self._peak, used)
+        return "oom" if used > self._mem_limit else None
