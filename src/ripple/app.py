@@ -19,6 +19,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from ripple import resources
+from ripple.dispatch.triggers import (
+    Trigger,
+    check_triggers,
+    object_trigger,
+    schedule_trigger,
+    stream_trigger,
+    topic_trigger,
+)
 from ripple.errors import Conflict, NotFound, ValidationError
 
 Handler = Callable[[Any, Any], Any]
@@ -183,6 +192,8 @@ class App:
         self.name = name
         self.root = Path(root).absolute() if root is not None else _caller_root(sys._getframe(1).f_globals)
         self._functions: dict[str, Function] = {}
+        self._resources: dict[tuple[str, str], resources.Resource] = {}
+        self._triggers: list[Trigger] = []
 
     @property
     def functions(self) -> Mapping[str, Function]:
@@ -222,6 +233,112 @@ class App:
             return fn
 
         return decorate
+
+    # --- resources -------------------------------------------------------------------------------
+
+    @property
+    def resources(self) -> list[resources.Resource]:
+        return list(self._resources.values())
+
+    @property
+    def triggers(self) -> list[Trigger]:
+        return list(self._triggers)
+
+    def _declare(self, res: resources.Resource) -> resources.Resource:
+        key = (res.kind, res.name)
+        if key in self._resources:
+            raise Conflict(f"{res.kind} {res.name!r} is declared twice in app {self.name!r}")
+        self._resources[key] = res
+        return res
+
+    def bucket(
+        self, name: str, *, website: bool = False, index: str = "index.html", error: str | None = None
+    ) -> resources.Resource:
+        """Declare a bucket (``website=True`` serves it over HTTP). Returns the resource handle."""
+        return self._declare(resources.bucket(name, website=website, index=index, error=error))
+
+    def table(
+        self, name: str, *, hash_key: str, range_key: str | None = None, stream: str | None = None
+    ) -> resources.Resource:
+        """Declare a table: ``hash_key="event_key:S"``, ``range_key="start_timestamp:N"``, ``stream=VIEW``."""
+        return self._declare(resources.table(name, hash_key=hash_key, range_key=range_key, stream=stream))
+
+    def stream(self, name: str, *, shards: int = 1, retention_hours: float = 24) -> resources.Resource:
+        """Declare a record stream with ``shards`` shards."""
+        return self._declare(resources.stream(name, shards=shards, retention_hours=retention_hours))
+
+    def topic(self, name: str) -> resources.Resource:
+        """Declare a topic."""
+        return self._declare(resources.topic(name))
+
+    # --- triggers --------------------------------------------------------------------------------
+
+    def _trigger(self, build: Callable[[str, dict[str, Any]], Trigger], options: dict[str, Any], name: str | None):
+        """The shared path of the trigger decorators: split the function settings from the trigger's
+        options, register the function (or reuse it when decorators are stacked) and the trigger."""
+        settings_opts = {k: v for k, v in options.items() if k in FunctionSettings.names()}
+        trigger_opts = {k: v for k, v in options.items() if k not in FunctionSettings.names()}
+
+        def decorate(fn: H) -> H:
+            if not callable(fn) or getattr(fn, "__qualname__", None) != getattr(fn, "__name__", None):
+                raise ValidationError(f"trigger decorators decorate a module-level function, got {fn!r}")
+            fname = name or fn.__name__
+            handler = f"{fn.__module__}.{fn.__name__}"
+            # Everything is validated before anything is registered: a refused decorator leaves the
+            # app as it was.
+            try:
+                trig = build(fname, trigger_opts)
+            except ValidationError as e:
+                if "unknown" in str(e):
+                    raise ValidationError(
+                        f"{e} (or function settings: {', '.join(sorted(FunctionSettings.names()))})"
+                    ) from None
+                raise
+            check_triggers([*self._triggers, trig])
+            existing = self._functions.get(fname)
+            if existing is None or existing.handler != handler or settings_opts:
+                settings = FunctionSettings.from_options(settings_opts)
+                self.add_function(fname, handler, settings)
+            # else: another trigger on a function already declared (stacked decorators)
+            self._triggers.append(trig)
+            return fn
+
+        return decorate
+
+    def on_object(self, bucket: Any, *, events: Any = ("s3:ObjectCreated:*",), prefix: str | None = None,
+                  suffix: str | None = None, name: str | None = None, **options: Any) -> Any:  # fmt: skip
+        """Run the function for object events in ``bucket`` (asynchronously, one event per
+        invocation unless ``batch_size`` is given). Refuses filters that overlap another object
+        trigger on the bucket for a shared event type, as S3 does."""
+        src = resources.source_name("bucket", bucket)
+        return self._trigger(
+            lambda fn, o: object_trigger(fn, src, events=events, prefix=prefix, suffix=suffix, **o), options, name
+        )
+
+    def on_table(self, table: Any, *, name: str | None = None, **options: Any) -> Any:
+        """Run the function for batches of the table's stream records (poll-based, ordered per item)."""
+        src = resources.source_name("table", table)
+        declared = self._resources.get(("table", src))
+        if declared is not None and not declared.spec.get("stream"):
+            raise ValidationError(
+                f"table {src!r} has no stream; declare it with stream='NEW_AND_OLD_IMAGES' (or another view)"
+            )
+        return self._trigger(lambda fn, o: stream_trigger(fn, "table", src, **o), options, name)
+
+    def on_stream(self, stream: Any, *, name: str | None = None, **options: Any) -> Any:
+        """Run the function for batches of a record stream's records (poll-based, ordered per shard)."""
+        src = resources.source_name("stream", stream)
+        return self._trigger(lambda fn, o: stream_trigger(fn, "stream", src, **o), options, name)
+
+    def on_topic(self, topic: Any, *, filter_policy: Mapping[str, Any] | None = None, name: str | None = None,
+                 **options: Any) -> Any:  # fmt: skip
+        """Run the function for messages published to ``topic`` that pass ``filter_policy``."""
+        src = resources.source_name("topic", topic)
+        return self._trigger(lambda fn, o: topic_trigger(fn, src, filter_policy=filter_policy, **o), options, name)
+
+    def schedule(self, expression: str, *, name: str | None = None, **options: Any) -> Any:
+        """Run the function on ``rate(...)`` or ``cron(...)`` (UTC), as an EventBridge schedule."""
+        return self._trigger(lambda fn, o: schedule_trigger(fn, expression, **o), options, name)
 
     def add_function(self, name: str, handler: str, settings: FunctionSettings) -> Function:
         """Register a function; the shared path of every declaring decorator.

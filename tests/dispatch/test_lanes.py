@@ -66,11 +66,15 @@ class Handler:
 def runner(c, clock, handler, discards, **opts):
     return LaneRunner(
         StreamOptions(**opts),
-        fetch=lambda after, limit: c.log.read(after, sources=["stream:jobs"], limit=limit),
+        fetch=lambda after, limit: examined(c.log.read(after, sources=["stream:jobs"], limit=limit), after),
         invoke=handler,
         on_discard=discards.append,
         position=0,
     )
+
+
+def examined(records, after):
+    return records, (records[-1].seq if records else after)
 
 
 def drain(r, clock, limit=10_000):

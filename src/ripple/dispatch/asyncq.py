@@ -75,11 +75,12 @@ class AsyncQueue:
     def done(self, con: sqlite3.Connection, item: QueueItem) -> None:
         con.execute("DELETE FROM async_queue WHERE id=?", (item.id,))
 
-    def retry(self, item: QueueItem, not_before: float, error: Any) -> None:
+    def retry(self, item: QueueItem, not_before: float, error: Any, *, count: bool = True) -> None:
+        """Try ``item`` again at ``not_before``; ``count=False`` for a try that never ran (throttled)."""
         with self._db.write() as con:
             con.execute(
-                "UPDATE async_queue SET attempts=attempts+1, not_before=?, last_error=? WHERE id=?",
-                (not_before, orjson.dumps(error), item.id),
+                "UPDATE async_queue SET attempts=attempts+?, not_before=?, last_error=? WHERE id=?",
+                (1 if count else 0, not_before, orjson.dumps(error), item.id),
             )
 
     def bury(

@@ -43,6 +43,8 @@ class Response:
 
     function_error: str | None  # "Unhandled" when the function raised, timed out or crashed
     payload: Any  # decoded JSON response (or the error object)
+    throttled: bool = False  # no concurrency was free: nothing ran, and it is no attempt
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,16 @@ def failed_index(batch: list[Change], payload: Any) -> int | None:
 
 class LaneRunner:
     """Delivers one lane's records in order. ``fetch(after, limit)`` returns the lane's records
-    after a position; ``invoke(event)`` runs the function synchronously; ``on_discard`` receives
-    batches given up on. ``position`` is the checkpoint (everything up to it is done)."""
+    after a position, at most ``limit``, and the highest position it examined (records of other
+    lanes up to there are not this lane's business); ``invoke(event)`` runs the function
+    synchronously; ``on_discard`` receives batches given up on. ``position`` is the checkpoint
+    (everything up to it is done)."""
 
     def __init__(
         self,
         options: StreamOptions,
         *,
-        fetch: Callable[[int, int], list[Change]],
+        fetch: Callable[[int, int], tuple[list[Change], int]],
         invoke: Callable[[dict[str, Any]], Response],
         on_discard: Callable[[Discard], None],
         position: int,
@@ -119,25 +123,29 @@ class LaneRunner:
         after = self.position
         reached = self.position
         while len(batch) < opts.batch_size:
-            records = self._fetch(after, opts.batch_size - len(batch) + 50)
-            if not records:
-                break
+            records, examined = self._fetch(after, opts.batch_size - len(batch) + 50)
+            full = False
             for c in records:
-                after = c.seq
                 if self._passes is not None and not self._passes(c.record):
                     reached = c.seq  # filtered out: skipped, as Lambda skips it
                     continue
                 n = len(orjson.dumps(c.record)) + 1
                 if batch and size + n > MAX_PAYLOAD_BYTES - 64:
+                    full = True
                     break
                 batch.append(c)
                 size += n
                 reached = c.seq
                 if len(batch) >= opts.batch_size:
+                    full = True
                     break
-            else:
-                continue
-            break
+            if full:
+                break
+            if examined <= after:
+                break  # the end of the log
+            # Every record up to ``examined`` was this lane's (and is in the batch or filtered out)
+            # or another lane's: none is left behind by moving there.
+            after = reached = max(reached, examined)
         if not batch:
             if reached > self.position:
                 self.position = reached  # only filtered-out records: the lane moves past them
@@ -166,6 +174,8 @@ class LaneRunner:
             return now
         self.invocations += 1
         resp = self._invoke({"Records": [c.record for c in sub]})
+        if resp.throttled:  # nothing ran: retry without spending an attempt
+            return now + RETRY_BASE_S
         if resp.function_error is None:
             idx = failed_index(sub, resp.payload) if opts.report_batch_item_failures else None
             if idx is None:

@@ -384,6 +384,7 @@ class Pool:
                 max_processes=self._max_processes,
                 fresh=not self._fork,
                 spare=spare,
+                state=self.state,
             )
             self._live.add(sb)
             return sb

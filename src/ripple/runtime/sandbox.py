@@ -88,8 +88,9 @@ class _Ended(Exception):
         self.wait_status = wait_status
 
 
-def lambda_environment(fn: Function, log_stream: str) -> dict[str, str]:
-    """The environment variables Lambda gives a sandbox (aws-semantics.md §7.4), then the function's."""
+def lambda_environment(fn: Function, log_stream: str, state: Path | None = None) -> dict[str, str]:
+    """The environment variables Lambda gives a sandbox (aws-semantics.md §7.4), then the function's.
+    ``RIPPLE_STATE`` lets ``ripple.connect()`` in a handler reach the platform that runs it."""
     root = str(fn.root)
     env = {
         "PATH": os.pathsep.join(
@@ -112,6 +113,8 @@ def lambda_environment(fn: Function, log_stream: str) -> dict[str, str]:
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
     }
+    if state is not None:
+        env[config.STATE_ENV] = str(state)
     env.update(fn.settings.env)
     return env
 
@@ -134,6 +137,7 @@ class Sandbox:
         max_processes: int,
         fresh: bool = False,
         spare: Spare | None = None,
+        state: Path | None = None,
     ) -> None:
         """A sandbox for ``fn``; with ``spare``, it adopts that already-started process instead of
         forking one when it starts."""
@@ -145,6 +149,7 @@ class Sandbox:
         self._template = template
         self._fresh = fresh
         self._work_dir = work_dir
+        self._state = state
         self._max_processes = max_processes
         self._mem_limit = fn.settings.memory_mb * _MIB
         # The cgroup is a hard backstop for memory plus the tmpfs /tmp (whose pages it also charges);
@@ -189,7 +194,7 @@ class Sandbox:
         spec = {
             "handler": self.fn.handler,
             "root": str(self.fn.root),
-            "env": lambda_environment(self.fn, stream),
+            "env": lambda_environment(self.fn, stream, self._state),
             "tmp_mb": self.fn.settings.tmp_mb,
             "tmp_fallback": str(self._work_dir / self.name / "tmp"),
             "cgroup_procs": [] if joined else self._conf.procs_files,

@@ -72,29 +72,35 @@ def _confine(spec: dict[str, Any]) -> None:
         with open(procs, "w") as f:
             f.write(str(os.getpid()))
     tmp_mb = spec.get("tmp_mb")
-    if tmp_mb and not _private_tmp(int(tmp_mb), spec["root"]):
+    # The function's code and the state folder its handler's client opens stay visible even when
+    # they live under /tmp (tests put them there).
+    visible = [spec["root"], spec["env"].get("RIPPLE_STATE", "")]
+    if tmp_mb and not _private_tmp(int(tmp_mb), [p for p in visible if p]):
         # No mount namespace here (not root): a private directory via TMPDIR, its size unbounded.
         os.makedirs(spec["tmp_fallback"], exist_ok=True)
         spec["env"]["TMPDIR"] = spec["tmp_fallback"]
 
 
-def _private_tmp(size_mb: int, root: str) -> bool:
+def _private_tmp(size_mb: int, visible: list[str]) -> bool:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(_CLONE_NEWNS) != 0:
         return False
     # Keep our mounts out of the host's namespace, then cover /tmp with a tmpfs of the function's size.
     if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         return False
-    under_tmp = root == "/tmp" or root.startswith("/tmp/")
-    keep = os.open(root, os.O_PATH) if under_tmp else -1
+    keep = {}
+    for path in visible:
+        if (path == "/tmp" or path.startswith("/tmp/")) and os.path.isdir(path):
+            keep[path] = os.open(path, os.O_PATH)
     opts = f"size={size_mb}m,mode=1777".encode()
     if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, opts) != 0:
         return False
-    if keep >= 0:
-        # The function's code lives under /tmp (tests do that): keep it visible through the new mount.
-        os.makedirs(root, exist_ok=True)
-        libc.mount(f"/proc/self/fd/{keep}".encode(), root.encode(), None, _MS_BIND, None)
-        os.close(keep)
+    for path, fd in sorted(keep.items(), key=lambda kv: len(kv[0])):  # parents before children
+        # Bind the original folder back at its own path, through the descriptor opened before /tmp
+        # was covered.
+        os.makedirs(path, exist_ok=True)
+        libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND, None)
+        os.close(fd)
     return True
 
 

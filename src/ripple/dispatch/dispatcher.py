@@ -1,0 +1,476 @@
+"""The dispatcher: every trigger's subscription to the change log, turned into invocations.
+
+It is a loop of ``step()`` calls, each doing what is due now and saying when something is due next;
+nothing in here sleeps. A server drives it with the real clock (waking on commits through the
+change log's ``wait``); the test harness drives it with a virtual clock and ``drain()``.
+
+- Table and stream triggers (poll-based): one :class:`LaneRunner` per shard and parallelization lane,
+  invoked synchronously; checkpoints and attempt counts persist after each step.
+- Object and topic triggers (asynchronous): matching records move from the log into the durable
+  async queue in the same transaction as the trigger's checkpoint; queued events are invoked with
+  Lambda's retries, maximum age and destinations, and end as dead letters when nothing else takes
+  them.
+- Schedules: the last firing time is the checkpoint; a firing is an asynchronous event.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from ripple.client import Client
+from ripple.dispatch.asyncq import AsyncQueue, QueueItem
+from ripple.dispatch.lanes import Discard, LaneRunner, Response
+from ripple.dispatch.options import AsyncOptions, StreamOptions
+from ripple.dispatch.triggers import Trigger, check_triggers
+from ripple.errors import NotFound, TooManyRequests
+from ripple.events import destinations, iso_ms, kinesis, schedule
+from ripple.store.base import Change
+
+INF = float("inf")
+PAGE = 1000
+
+
+class Invoker(Protocol):
+    def __call__(self, function: str, payload: bytes, *, asynchronous: bool, trigger: str) -> Response: ...
+
+
+def pool_invoker(pool: Any) -> Invoker:
+    """Invoke through a :class:`ripple.runtime.pool.Pool`. Asynchronous events wait for a free slot
+    (Lambda's internal queue); synchronous batches report a throttle instead, which costs no attempt."""
+
+    def invoke(function: str, payload: bytes, *, asynchronous: bool, trigger: str) -> Response:
+        try:
+            r = pool.invoke(
+                function, payload, invocation_type="Event" if asynchronous else "RequestResponse", trigger=trigger
+            )
+        except TooManyRequests:
+            return Response(None, None, throttled=True)
+        return Response(r.function_error, r.json(), request_id=r.request_id)
+
+    return invoke
+
+
+@dataclass
+class Delivery:
+    """One invocation the dispatcher made, for ``ripple dev`` lines and tests."""
+
+    trigger: str
+    function: str
+    ok: bool
+    records: int
+    ts: float
+
+
+class Dispatcher:
+    """Runs ``triggers`` against the store behind ``client``, invoking through ``invoke``."""
+
+    def __init__(
+        self,
+        client: Client,
+        triggers: Sequence[Trigger],
+        invoke: Invoker,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_delivery: Callable[[Delivery], None] | None = None,
+    ):
+        check_triggers(triggers)
+        self._client = client
+        self._store = client.store
+        self._db = client.store._db
+        self._log = client.store.log
+        self._queue = AsyncQueue(self._db)
+        self._invoke = invoke
+        self._clock = clock
+        self._on_delivery = on_delivery
+        self.triggers: dict[str, Trigger] = {t.name: t for t in triggers}
+        self._lanes: dict[str, list[tuple[str, LaneRunner]]] = {}
+        self._invoke_triggers: dict[str, Trigger] = {}  # "function:invoke" queues for Event invokes
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    def _checkpoint(self, trigger: str, lane: str) -> tuple[int, int] | None:
+        row = self._db.con.execute(
+            "SELECT position, attempts FROM checkpoints WHERE trigger=? AND lane=?", (trigger, lane)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def _save(self, con: Any, trigger: str, lane: str, position: int, attempts: int = 0) -> None:
+        con.execute(
+            "INSERT INTO checkpoints(trigger, lane, position, attempts) VALUES(?,?,?,?) "
+            "ON CONFLICT(trigger, lane) DO UPDATE SET position=excluded.position, attempts=excluded.attempts",
+            (trigger, lane, position, attempts),
+        )
+
+    def _start(self, t: Trigger, opts: StreamOptions | None = None) -> int:
+        """Where a new trigger starts reading: its starting position (LATEST for asynchronous ones,
+        which see only changes made after they exist)."""
+        src = [t.log_source]
+        if opts is None or opts.starting_position == "LATEST":
+            return self._log.latest(src)
+        if opts.starting_position == "TRIM_HORIZON":
+            return self._log.horizon(src)
+        assert opts.starting_timestamp is not None
+        return self._log.position_at(opts.starting_timestamp, src)
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def step(self) -> tuple[float, float]:
+        """Do everything due now. Returns ``(work, timer)``: when retries, batching windows or new
+        async events are next due, and when the next schedule fires (``inf``: nothing pending)."""
+        now = self._clock()
+        work = timer = INF
+        for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
+            if t.polled:
+                work = min(work, self._poll(t, now))
+            elif t.kind == "schedule":
+                timer = min(timer, self._tick(t, now))
+            elif t.kind != "invoke":
+                work = min(work, self._intake(t, now))
+            work = min(work, self._deliver_async(t, now))
+        return work, timer
+
+    def drain(self, *, advance: Callable[[float], None] | None = None, max_steps: int = 100_000) -> int:
+        """Step until no work is left now. With ``advance`` (a virtual clock's setter), pending
+        retries and batching windows are run by moving the clock to them, so ``drain`` returns only
+        when nothing but schedules remains. Returns the number of steps taken."""
+        for n in range(1, max_steps + 1):
+            work, _ = self.step()
+            now = self._clock()
+            if work <= now:
+                continue
+            if work == INF or advance is None:
+                return n
+            advance(work)
+        raise RuntimeError(f"the dispatcher did not settle in {max_steps} steps")
+
+    def next_timer(self) -> float:
+        """When the next schedule fires (``inf`` if none)."""
+        now = self._clock()
+        out = INF
+        for t in self.triggers.values():
+            if t.kind == "schedule":
+                out = min(out, self._next_fire(t, now))
+        return out
+
+    # -- poll-based -------------------------------------------------------------------------------
+
+    def _lanes_of(self, t: Trigger) -> list[tuple[str, LaneRunner]]:
+        lanes = self._lanes.get(t.name)
+        if lanes is not None:
+            return lanes
+        opts = t.options
+        assert isinstance(opts, StreamOptions)
+        if t.kind == "stream":
+            shards = [kinesis.shard_id(i) for i in range(self._store.describe_stream(t.source).shards)]
+        else:
+            self._store.describe_table(t.source)  # NotFound now, not at the first record
+            shards = [""]
+        lanes = []
+        start = None
+        for shard in shards:
+            for k in range(opts.parallelization):
+                lane = f"{shard}/{k}"
+                saved = self._checkpoint(t.name, lane)
+                if saved is None:
+                    start = self._start(t, opts) if start is None else start
+                    saved = (start, 0)
+                    with self._db.write() as con:
+                        self._save(con, t.name, lane, start)
+                runner = LaneRunner(
+                    opts,
+                    fetch=self._fetcher(t, shard, k, opts.parallelization),
+                    invoke=self._sync_invoker(t),
+                    on_discard=lambda d, t=t, shard=shard: self._discarded(t, shard, d),
+                    position=saved[0],
+                    attempts=saved[1],
+                )
+                lanes.append((lane, runner))
+        self._lanes[t.name] = lanes
+        return lanes
+
+    def _fetcher(self, t: Trigger, shard: str, k: int, n: int) -> Callable[[int, int], tuple[list[Change], int]]:
+        src = [t.log_source]
+
+        def lane_of(c: Change) -> int:
+            # Per-key order survives parallelization: one key always maps to one lane (crc32 is
+            # stable across restarts, unlike hash()).
+            key = c.record["kinesis"]["partitionKey"] if t.kind == "stream" else c.partition
+            return zlib.crc32(key.encode()) % n
+
+        def fetch(after: int, limit: int) -> tuple[list[Change], int]:
+            out: list[Change] = []
+            examined = after
+            while len(out) < limit:
+                page = self._log.read(examined, sources=src, limit=PAGE)
+                if not page:
+                    break
+                for c in page:
+                    if (not shard or c.partition == shard) and (n == 1 or lane_of(c) == k):
+                        out.append(c)
+                        if len(out) >= limit:
+                            return out, c.seq
+                    examined = c.seq
+            return out, examined
+
+        return fetch
+
+    def _sync_invoker(self, t: Trigger) -> Callable[[dict[str, Any]], Response]:
+        def invoke(event: dict[str, Any]) -> Response:
+            resp = self._invoke(t.function, orjson.dumps(event), asynchronous=False, trigger=t.name)
+            self._delivered(t, resp, len(event.get("Records", ())))
+            return resp
+
+        return invoke
+
+    def _poll(self, t: Trigger, now: float) -> float:
+        wake = INF
+        for lane, runner in self._lanes_of(t):
+            for _ in range(100):  # bounded, so one busy lane cannot starve the others
+                before = (runner.position, runner.attempts)
+                w = runner.step(now)
+                if (runner.position, runner.attempts) != before:
+                    with self._db.write() as con:
+                        self._save(con, t.name, lane, runner.position, runner.attempts)
+                if w > now:
+                    break
+            wake = min(wake, w)
+        return wake
+
+    def _discarded(self, t: Trigger, shard: str, d: Discard) -> None:
+        opts = t.options
+        assert isinstance(opts, StreamOptions)
+        now = self._clock()
+        first, last = d.records[0], d.records[-1]
+        seq = (
+            (lambda c: c.record["dynamodb"]["SequenceNumber"])
+            if t.kind == "table"
+            else (lambda c: c.record["kinesis"]["sequenceNumber"])
+        )
+        record = destinations.stream_failure_record(
+            source="dynamodb" if t.kind == "table" else "kinesis",
+            function=t.function,
+            request_id=(d.response.request_id if d.response else "") or str(uuid.uuid4()),
+            condition=d.condition,
+            invoke_count=d.attempts,
+            function_error=d.response.function_error if d.response else None,
+            shard_id=shard or "shardId-000000000000",
+            start_sequence=seq(first),
+            end_sequence=seq(last),
+            first_arrival=first.ts,
+            last_arrival=last.ts,
+            batch_size=len(d.records),
+            stream_arn=first.record.get("eventSourceARN", ""),
+            ts=now,
+        )
+        with self._db.write() as con:
+            if opts.on_failure:
+                self._send(opts.on_failure, record, now)
+            else:
+                # No destination: keep the batch as a dead letter, so nothing is lost silently.
+                event = orjson.dumps({"Records": [c.record for c in d.records]})
+                item = QueueItem(0, t.name, event, first.ts, max(d.attempts - 1, 0), 0)
+                self._queue.bury(con, item, t.function, d.condition, record, now)
+
+    # -- asynchronous -----------------------------------------------------------------------------
+
+    def _intake(self, t: Trigger, now: float) -> float:
+        """Move matching new records of ``t``'s source into its async queue."""
+        saved = self._checkpoint(t.name, "")
+        if saved is None:
+            with self._db.write() as con:
+                self._save(con, t.name, "", self._start(t))
+            return now
+        position = saved[0]
+        changes = self._log.read(position, sources=[t.log_source], limit=PAGE)
+        if not changes:
+            return INF
+        records = [(c, r) for c in changes if (r := self._match(t, c.record)) is not None]
+        opts = t.options
+        assert isinstance(opts, AsyncOptions)
+        upto = changes[-1].seq
+        if opts.batch_size and records:
+            full = len(records) >= opts.batch_size
+            ready_at = records[0][0].ts + opts.batch_window_s
+            if not full and now < ready_at:
+                return ready_at  # hold the window open; the checkpoint stays before these records
+            if full:
+                records = records[: opts.batch_size]
+                upto = records[-1][0].seq
+            events = [orjson.dumps({"Records": [r for _, r in records]})]
+        else:
+            events = [orjson.dumps({"Records": [r]}) for _, r in records]
+        with self._db.write() as con:
+            self._queue.enqueue(con, t.name, events, now)
+            self._save(con, t.name, "", upto)
+        return now
+
+    def _match(self, t: Trigger, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The record as this trigger delivers it, or None when the trigger does not take it."""
+        if t.kind == "object":
+            assert t.rule is not None
+            if not t.rule.matches(record["eventName"], record["s3"]["object"]["key"]):
+                return None
+            return {**record, "s3": {**record["s3"], "configurationId": t.rule.name}}
+        if t.kind == "topic":
+            if t.filter_policy is not None and not t.filter_policy(record):
+                return None
+            return {**record, "EventSubscriptionArn": f"{record['Sns']['TopicArn']}:{_subscription(t)}"}
+        return record
+
+    def _deliver_async(self, t: Trigger, now: float) -> float:
+        items = self._queue.due(t.name, now)
+        for item in items:
+            self._run_async(t, item, self._clock())
+        nxt = self._queue.next_due(t.name)
+        return INF if nxt is None else nxt
+
+    def _run_async(self, t: Trigger, item: QueueItem, now: float) -> None:
+        opts = t.options if isinstance(t.options, AsyncOptions) else AsyncOptions()
+        if now - item.enqueued > opts.max_event_age_s:
+            self._fail(t, opts, item, "EventAgeExceeded", None, now)
+            return
+        resp = self._invoke(t.function, item.event, asynchronous=True, trigger=t.name)
+        self._delivered(t, resp, len(orjson.loads(item.event).get("Records", ())) if t.kind != "schedule" else 1)
+        if resp.throttled:
+            self._queue.retry(item, now + 1.0, None, count=False)
+        elif resp.function_error is None:
+            with self._db.write() as con:
+                self._queue.done(con, item)
+                if opts.on_success:
+                    self._send(opts.on_success, self._record(t, item, "Success", resp, now), now)
+        elif item.attempts < opts.retry_attempts:
+            self._queue.retry(item, now + opts.delay(item.attempts + 1), resp.payload)
+        else:
+            self._fail(t, opts, item, "RetriesExhausted", resp, now)
+
+    def _fail(
+        self, t: Trigger, opts: AsyncOptions, item: QueueItem, condition: str, resp: Response | None, now: float
+    ) -> None:
+        with self._db.write() as con:
+            if opts.on_failure:
+                self._queue.done(con, item)
+                self._send(opts.on_failure, self._record(t, item, condition, resp, now), now)
+            else:
+                self._queue.bury(con, item, t.function, condition, resp.payload if resp else None, now)
+
+    def _record(self, t: Trigger, item: QueueItem, condition: str, resp: Response | None, now: float) -> dict:
+        return destinations.invocation_record(
+            function=t.function,
+            request_id=(resp.request_id if resp else "") or str(uuid.uuid4()),
+            condition=condition,
+            invoke_count=item.attempts + (1 if resp is not None else 0),
+            request_payload=orjson.loads(item.event),
+            response_payload=resp.payload if resp else None,
+            function_error=resp.function_error if resp else None,
+            ts=now,
+        )
+
+    def _delivered(self, t: Trigger, resp: Response, records: int) -> None:
+        if self._on_delivery is not None and not resp.throttled:
+            self._on_delivery(Delivery(t.name, t.function, resp.function_error is None, records, self._clock()))
+
+    # -- destinations -----------------------------------------------------------------------------
+
+    def _send(self, dest: str, record: dict[str, Any], now: float) -> None:
+        """Deliver a destination record, inside the caller's write transaction when there is one,
+        so the record and the queue or checkpoint change that produced it commit together."""
+        kind, _, target = dest.partition(":")
+        body = orjson.dumps(record)
+        if kind == "function":
+            trig = self._invoke_trigger(target)
+            with self._db.write() as con:
+                self._queue.enqueue(con, trig.name, [body], now)
+        elif kind == "topic":
+            self._store.publish(target, body.decode())
+        elif kind == "stream":
+            self._store.put_records(target, [(body, record.get("requestContext", {}).get("requestId") or "x", None)])
+        elif kind == "bucket":
+            bucket, _, prefix = target.partition("/")
+            rid = record.get("requestContext", {}).get("requestId", str(uuid.uuid4()))
+            key = f"{prefix}{iso_ms(now)}-{rid}.json" if not prefix or prefix.endswith("/") else f"{prefix}/{rid}.json"
+            self._store.put_object(bucket, key, body, content_type="application/json")
+        else:  # pragma: no cover - refused when the trigger was declared
+            raise NotFound(f"unknown destination {dest!r}")
+
+    def _invoke_trigger(self, function: str) -> Trigger:
+        trig = self._invoke_triggers.get(function)
+        if trig is None:
+            trig = Trigger(f"{function}:invoke", function, "invoke", function, AsyncOptions())
+            self._invoke_triggers[function] = trig
+        return trig
+
+    def invoke_async(self, function: str, payload: bytes) -> None:
+        """Queue an asynchronous (``Event``) invocation with Lambda's retry rules."""
+        trig = self._invoke_trigger(function)
+        with self._db.write() as con:
+            self._queue.enqueue(con, trig.name, [payload], self._clock())
+
+    # -- schedules --------------------------------------------------------------------------------
+
+    def _next_fire(self, t: Trigger, now: float) -> float:
+        saved = self._checkpoint(t.name, "")
+        last = saved[0] / 1000.0 if saved else now
+        assert t.schedule is not None
+        nxt = t.schedule.next_after(last)
+        return INF if nxt is None else nxt
+
+    def _tick(self, t: Trigger, now: float) -> float:
+        assert t.schedule is not None
+        saved = self._checkpoint(t.name, "")
+        if saved is None:
+            with self._db.write() as con:
+                self._save(con, t.name, "", int(now * 1000))
+            nxt = t.schedule.next_after(now)
+            return INF if nxt is None else nxt
+        last = saved[0] / 1000.0
+        due = t.schedule.next_after(last)
+        if due is None:
+            return INF
+        if due > now:
+            return due
+        # Fire once for the latest missed time, not once per missed time after downtime.
+        fire = due
+        for _ in range(10_000):
+            n = t.schedule.next_after(fire)
+            if n is None or n > now:
+                break
+            fire = n
+        event = orjson.dumps(schedule.event(_rule_name(t), ts=fire))
+        with self._db.write() as con:
+            self._queue.enqueue(con, t.name, [event], now)
+            self._save(con, t.name, "", int(fire * 1000))
+        nxt = t.schedule.next_after(fire)
+        return INF if nxt is None else nxt
+
+    # -- introspection ----------------------------------------------------------------------------
+
+    def lag(self) -> dict[str, int]:
+        """Per trigger, how many change records wait behind its checkpoint(s)."""
+        out: dict[str, int] = {}
+        for t in self.triggers.values():
+            if t.kind == "schedule":
+                continue
+            rows = self._db.con.execute("SELECT MIN(position) FROM checkpoints WHERE trigger=?", (t.name,)).fetchone()
+            pos = rows[0] if rows and rows[0] is not None else self._log.latest([t.log_source])
+            (n,) = self._db.con.execute(
+                "SELECT COUNT(*) FROM changes WHERE source=? AND seq>?", (t.log_source, pos)
+            ).fetchone()
+            out[t.name] = n + self._queue.depth(t.name)
+        return out
+
+
+def _rule_name(t: Trigger) -> str:
+    """An EventBridge-shaped rule name per schedule trigger (64 characters at most)."""
+    return f"{t.function[:50]}-{zlib.crc32(t.source.encode()):08x}"
+
+
+def _subscription(t: Trigger) -> str:
+    # A stable subscription id per trigger, shaped like SNS's.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, t.name))
