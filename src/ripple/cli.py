@@ -9,6 +9,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,9 @@ class RippleGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, state: str | None, as_json: bool) -> None:
     """ripple: reactive functions on your own machines, the AWS Lambda model without AWS."""
+    if state:
+        # Every subcommand, and every sandbox they start, finds the same state folder.
+        os.environ["RIPPLE_STATE"] = state
     ctx.obj = Ctx(state, as_json)
     ctx.call_on_close(lambda: ctx.obj._client and ctx.obj._client.close())
 
@@ -626,6 +630,115 @@ def generate_event_cmd(kind: str, **opts: Any) -> None:
         if opts[name] is not None:
             opts[name.removesuffix("_json")] = _item(opts[name], "--" + name.removesuffix("_json"))
     click.echo(jsonfmt.dumps(generate(kind, opts), pretty=True))
+
+
+def _delivery_line(d: Any) -> None:
+    import datetime as dt
+
+    stamp = dt.datetime.fromtimestamp(d.ts).strftime("%H:%M:%S.%f")[:-3]
+    status = "ok" if d.ok else "FAILED"
+    click.echo(f"{stamp}  {d.function:<20} {d.trigger:<40} {d.records:>5} record(s)  {status}")
+
+
+def _run_platform(app_spec: str | None, *, reload: bool) -> None:
+    import threading
+
+    from ripple.platform import Platform, watch
+    from ripple.runtime.loader import load_app
+
+    while True:
+        app = load_app(app_spec)
+        platform = Platform(app, on_delivery=_delivery_line)
+        platform.install_signal_handlers()
+        click.echo(
+            f"ripple: app {app.name!r}: {len(app.functions)} function(s), {len(app.triggers)} trigger(s); "
+            f"state {platform.client.folder}. Ctrl-C stops."
+        )
+        changed = threading.Event()
+        if reload:
+            watch([app.root], lambda c=changed, p=platform: (c.set(), p.stop()), platform.stopping)
+        try:
+            platform.run()
+        finally:
+            platform.close()
+        if not changed.is_set():
+            return
+        click.echo("ripple: code changed; reloading")
+        for name in [
+            m for m, mod in sys.modules.items() if str(getattr(mod, "__file__", "")).startswith(str(app.root))
+        ]:
+            del sys.modules[name]
+
+
+@main.command("dev")
+@click.argument("app_spec", required=False, metavar="[APP]")
+def dev_cmd(app_spec: str | None) -> None:
+    """Run APP (default ./app.py) embedded, printing a line per invocation; reload on code changes."""
+    _run_platform(app_spec, reload=True)
+
+
+@main.command("serve")
+@click.argument("app_spec", required=False, metavar="[APP]")
+def serve_cmd(app_spec: str | None) -> None:
+    """Run APP (default ./app.py) embedded, without reloading."""
+    _run_platform(app_spec, reload=False)
+
+
+@main.group()
+def dlq() -> None:
+    """Dead letters: events every attempt failed for and no destination took."""
+
+
+def _queue(c: Ctx) -> Any:
+    from ripple.dispatch.asyncq import AsyncQueue
+
+    return AsyncQueue(c.client.store._db)
+
+
+@dlq.command("ls")
+@click.argument("function", required=False)
+@pass_ctx
+def dlq_ls(c: Ctx, function: str | None) -> None:
+    rows = [
+        {"id": d.id, "function": d.function, "trigger": d.trigger, "condition": d.condition, "attempts": d.attempts,
+         "ts": d.ts}
+        for d in _queue(c).dead_letters(function)
+    ]  # fmt: skip
+    c.out(rows, lambda rs: "\n".join(
+        f"{r['id']:>6}  {_ts(r['ts'])}  {r['function']:<20} {r['condition']:<24} x{r['attempts']}  {r['trigger']}"
+        for r in rs) or "no dead letters")  # fmt: skip
+
+
+@dlq.command("show")
+@click.argument("dead_letter_id", type=int)
+@pass_ctx
+def dlq_show(c: Ctx, dead_letter_id: int) -> None:
+    d = _queue(c).dead_letter(dead_letter_id)
+    c.out({"id": d.id, "function": d.function, "trigger": d.trigger, "condition": d.condition,
+           "attempts": d.attempts, "error": d.error, "event": jsonfmt.loads(d.event, "event")})  # fmt: skip
+
+
+@dlq.command("redrive")
+@click.argument("ids", type=int, nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Redrive every dead letter.")
+@pass_ctx
+def dlq_redrive(c: Ctx, ids: tuple[int, ...], all_: bool) -> None:
+    """Queue dead letters again for their trigger (a running platform delivers them)."""
+    if not ids and not all_:
+        raise ValidationError("name the dead letters to redrive, or pass --all")
+    n = _queue(c).redrive(None if all_ else list(ids), time.time())
+    c.out({"redriven": n}, f"redriven: {n}")
+
+
+@dlq.command("purge")
+@click.argument("ids", type=int, nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Purge every dead letter.")
+@pass_ctx
+def dlq_purge(c: Ctx, ids: tuple[int, ...], all_: bool) -> None:
+    if not ids and not all_:
+        raise ValidationError("name the dead letters to purge, or pass --all")
+    n = _queue(c).purge(None if all_ else list(ids))
+    c.out({"purged": n}, f"purged: {n}")
 
 
 @main.command("demo")

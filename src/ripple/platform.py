@@ -1,0 +1,100 @@
+"""The embedded platform: one process that owns an app's dispatcher and sandboxes.
+
+``run()`` loops on the dispatcher, sleeping only in the change log's ``wait`` (woken at once by any
+commit on this host) or until the next retry, batching window or schedule is due. SIGINT and
+SIGTERM stop intake: the step in progress finishes (its invocations complete and checkpoint), then
+the sandboxes are closed.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ripple
+from ripple.app import App
+from ripple.dispatch.dispatcher import Delivery, Dispatcher, pool_invoker
+
+#: Upper bound on one wait, so a stop request or a changed file is noticed promptly.
+MAX_WAIT_S = 0.5
+
+
+class Platform:
+    def __init__(
+        self,
+        app: App,
+        *,
+        state: str | Path | None = None,
+        on_delivery: Callable[[Delivery], None] | None = None,
+        **pool_options: Any,
+    ):
+        from ripple.runtime.pool import Pool
+
+        self.app = app
+        self.client = ripple.connect(state)
+        for res in app.resources:
+            res.ensure(self.client)
+        self.pool = Pool(app, state=self.client.folder, **pool_options)
+        self.dispatcher = Dispatcher(self.client, app.triggers, pool_invoker(self.pool), on_delivery=on_delivery)
+        self.stopping = threading.Event()
+
+    def run(self, *, until: Callable[[], bool] | None = None) -> None:
+        """Dispatch until stopped (``stop()``, a signal, or ``until()`` turning true)."""
+        log = self.client.log
+        while not self.stopping.is_set() and not (until and until()):
+            seen = log.latest()
+            work, timer = self.dispatcher.step()
+            wake = min(work, timer)
+            now = time.time()
+            if wake <= now:
+                continue
+            log.wait(seen, min(wake - now, MAX_WAIT_S))
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.stop())
+
+    def close(self) -> None:
+        self.pool.close()
+        self.client.close()
+
+    def __enter__(self) -> Platform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def watch(paths: list[Path], changed: Callable[[], None], stop: threading.Event) -> threading.Thread:
+    """Call ``changed()`` when a ``.py`` file under ``paths`` changes (mtime scan twice a second)."""
+
+    def snapshot() -> dict[Path, float]:
+        out = {}
+        for root in paths:
+            for p in root.rglob("*.py"):
+                if ".ripple" in p.parts or ".venv" in p.parts:
+                    continue
+                try:
+                    out[p] = p.stat().st_mtime
+                except OSError:
+                    pass
+        return out
+
+    def loop() -> None:
+        before = snapshot()
+        while not stop.wait(0.5):
+            now = snapshot()
+            if now != before:
+                before = now
+                changed()
+
+    t = threading.Thread(target=loop, name="ripple-watch", daemon=True)
+    t.start()
+    return t

@@ -1,0 +1,61 @@
+"""`ripple serve` as a real process: a write from another process runs the function at once, and
+SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import ripple
+
+RIPPLE = str(Path(sys.executable).parent / "ripple")
+APP = """
+from ripple import App
+app = App("served")
+up = app.bucket("up-bucket")
+log = app.table("calls", hash_key="key:S", stream="KEYS_ONLY")
+
+@app.on_object(up, events=["s3:ObjectCreated:*"])
+def hello(event, context):
+    import ripple
+    ripple.connect().table("calls").put({"key": event["Records"][0]["s3"]["object"]["key"]})
+"""
+
+
+def wait_for(client, cond, timeout=30.0):
+    """Block on the change log (woken by the commit itself) until ``cond()`` holds."""
+    deadline = time.monotonic() + timeout
+    pos = 0
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        client.log.wait(pos, deadline - time.monotonic())
+        pos = client.log.latest()
+
+
+def test_serve_runs_functions_for_writes_from_other_processes(tmp_path):
+    (tmp_path / "app.py").write_text(APP)
+    state = tmp_path / "state"
+    proc = subprocess.Popen([RIPPLE, "--state", str(state), "serve"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        first = proc.stdout.readline()
+        assert "app 'served'" in first and "1 trigger(s)" in first
+        with ripple.connect(state) as c:
+            c.bucket("up-bucket").put("hello.txt", b"hi")
+            wait_for(c, lambda: c.table("calls").get({"key": "hello.txt"}) is not None)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "hello:object:up-bucket" in out and "ok" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_serve_without_an_app_says_so(tmp_path):
+    res = subprocess.run([RIPPLE, "--state", str(tmp_path / "s"), "serve"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert res.returncode == 1 and res.stderr.startswith("error: app file not found")
