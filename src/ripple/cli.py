@@ -597,12 +597,69 @@ def gc_cmd(c: Ctx) -> None:
 
 
 @main.command("status")
+@click.option("--app", "app_spec", default=None, help="The app (default ./app.py, if present).")
 @pass_ctx
-def status_cmd(c: Ctx) -> None:
-    """What the state folder holds."""
-    stats = c.client.store.stats()
+def status_cmd(c: Ctx, app_spec: str | None) -> None:
+    """What the state folder holds; with an app, its functions, triggers, lag and dead letters."""
+    stats: dict[str, Any] = c.client.store.stats()
     stats["state"] = str(c.client.folder)
-    c.out(stats, lambda s: "\n".join(f"{k:>9}: {v}" for k, v in s.items()))
+    if app_spec or os.path.exists("app.py"):
+        from ripple.dispatch.asyncq import AsyncQueue
+        from ripple.dispatch.dispatcher import Dispatcher
+        from ripple.runtime.loader import load_app
+
+        app = load_app(app_spec)
+        lag = Dispatcher(c.client, app.triggers, invoke=None).lag()  # type: ignore[arg-type]
+        dead = AsyncQueue(c.client.store._db).dead_letters()
+        stats["functions"] = sorted(app.functions)
+        stats["triggers"] = [
+            {"trigger": t.name, "function": t.function, "lag": lag.get(t.name, 0),
+             "dead_letters": sum(1 for d in dead if d.trigger == t.name)}
+            for t in app.triggers
+        ]  # fmt: skip
+
+    def human(s: dict[str, Any]) -> str:
+        lines = [f"{k:>9}: {v}" for k, v in s.items() if k not in ("functions", "triggers")]
+        if "functions" in s:
+            lines.append(f"functions: {', '.join(s['functions']) or 'none'}")
+            for t in s["triggers"]:
+                lines.append(f"  {t['trigger']:<48} lag {t['lag']:>6}   dead letters {t['dead_letters']}")
+        return "\n".join(lines)
+
+    c.out(stats, human)
+
+
+@main.command("why")
+@click.argument("function")
+@click.option("--app", "app_spec", default=None, help="The app (default ./app.py).")
+@pass_ctx
+def why_cmd(c: Ctx, function: str, app_spec: str | None) -> None:
+    """Why did (or didn't) FUNCTION fire? Its triggers' recent events, verdicts and last errors."""
+    from ripple.dispatch.why import explain
+    from ripple.runtime.loader import load_app
+
+    report = explain(load_app(app_spec), c.client, function)
+
+    def human(r: dict[str, Any]) -> str:
+        lines = [f"function {r['function']}"]
+        if r.get("note"):
+            lines.append(f"  {r['note']}")
+        for t in r["triggers"]:
+            lines.append(f"  trigger {t['trigger']}: lag {t.get('lag', 0)}, queued {t['queued']}, "
+                         f"dead letters {t['dead_letters']}")  # fmt: skip
+            if t.get("note"):
+                lines.append(f"    {t['note']}")
+            for e in t.get("recent", []):
+                verdict = "taken" if e["taken"] else f"skipped: {e['why_not']}"
+                state = "processed" if e["processed"] else "pending"
+                lines.append(f"    #{e['seq']} {e['partition'][:40]:<40} {verdict} ({state})")
+            if t["kind"] != "schedule" and not t.get("recent"):
+                lines.append("    no change records from its source yet")
+        for e in r["last_errors"]:
+            lines.append(f"  last error: {e['status']} {e['error_type']}: {e['error_message']} ({e['request_id']})")
+        return "\n".join(lines)
+
+    c.out(report, human)
 
 
 @main.command("generate-event")
@@ -739,6 +796,42 @@ def dlq_purge(c: Ctx, ids: tuple[int, ...], all_: bool) -> None:
         raise ValidationError("name the dead letters to purge, or pass --all")
     n = _queue(c).purge(None if all_ else list(ids))
     c.out({"purged": n}, f"purged: {n}")
+
+
+TEMPLATES = ("blank",)
+
+
+@main.command("init")
+@click.argument("directory")
+@click.option("--template", type=click.Choice(TEMPLATES), default="blank", show_default=True)
+@pass_ctx
+def init_cmd(c: Ctx, directory: str, template: str) -> None:
+    """Create a new app in DIRECTORY from a template; `ripple dev` runs it as it is."""
+    import re
+    from importlib.resources import files
+
+    target = Path(directory)
+    if target.exists() and any(target.iterdir()):
+        raise ValidationError(f"{directory!r} exists and is not empty; choose a new folder")
+    name = re.sub(r"[^a-z0-9-]+", "-", target.resolve().name.lower()).strip("-")[:40] or "app"
+    if len(name) < 3:
+        name = f"app-{name}"
+    root = files("ripple") / "templates" / template
+    written = []
+
+    def copy(node: Any, rel: Path) -> None:
+        for child in node.iterdir():
+            if child.is_dir():
+                copy(child, rel / child.name)
+            elif child.name.endswith(".tmpl"):
+                out = target / rel / child.name.removesuffix(".tmpl")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(child.read_text().format(name=name))
+                written.append(str(out))
+
+    copy(root, Path())
+    c.out({"created": str(target), "name": name, "files": written},
+          f"created {template} app {name!r} in {target}; next: cd {directory} && ripple dev")  # fmt: skip
 
 
 @main.command("demo")
