@@ -48,7 +48,7 @@ class Handler:
         self.fail_on, self.fail_times, self.report = set(fail_on), fail_times, report
         self.failures = 0
 
-    def __call__(self, event):
+    def __call__(self, event, hops=1):
         batch = [data(r) for r in event["Records"]]
         self.batches.append(batch)
         if self.report is not None:

@@ -26,7 +26,7 @@ import orjson
 
 from ripple.client import Client
 from ripple.dispatch.asyncq import AsyncQueue, QueueItem
-from ripple.dispatch.lanes import Discard, LaneRunner, Response
+from ripple.dispatch.lanes import MAX_CHAIN_HOPS, Discard, LaneRunner, Response
 from ripple.dispatch.options import AsyncOptions, StreamOptions
 from ripple.dispatch.triggers import Trigger, check_triggers
 from ripple.errors import NotFound, TooManyRequests
@@ -38,17 +38,21 @@ PAGE = 1000
 
 
 class Invoker(Protocol):
-    def __call__(self, function: str, payload: bytes, *, asynchronous: bool, trigger: str) -> Response: ...
+    def __call__(self, function: str, payload: bytes, *, asynchronous: bool, trigger: str, hops: int) -> Response: ...
 
 
 def pool_invoker(pool: Any) -> Invoker:
     """Invoke through a :class:`ripple.runtime.pool.Pool`. Asynchronous events wait for a free slot
     (Lambda's internal queue); synchronous batches report a throttle instead, which costs no attempt."""
 
-    def invoke(function: str, payload: bytes, *, asynchronous: bool, trigger: str) -> Response:
+    def invoke(function: str, payload: bytes, *, asynchronous: bool, trigger: str, hops: int) -> Response:
         try:
             r = pool.invoke(
-                function, payload, invocation_type="Event" if asynchronous else "RequestResponse", trigger=trigger
+                function,
+                payload,
+                invocation_type="Event" if asynchronous else "RequestResponse",
+                trigger=trigger,
+                chain_hops=hops,
             )
         except TooManyRequests:
             return Response(None, None, throttled=True)
@@ -221,9 +225,9 @@ class Dispatcher:
 
         return fetch
 
-    def _sync_invoker(self, t: Trigger) -> Callable[[dict[str, Any]], Response]:
-        def invoke(event: dict[str, Any]) -> Response:
-            resp = self._invoke(t.function, orjson.dumps(event), asynchronous=False, trigger=t.name)
+    def _sync_invoker(self, t: Trigger) -> Callable[[dict[str, Any], int], Response]:
+        def invoke(event: dict[str, Any], hops: int) -> Response:
+            resp = self._invoke(t.function, orjson.dumps(event), asynchronous=False, trigger=t.name, hops=hops)
             self._delivered(t, resp, len(event.get("Records", ())))
             return resp
 
@@ -270,12 +274,13 @@ class Dispatcher:
             ts=now,
         )
         with self._db.write() as con:
+            hops = 1 + max(c.hops for c in d.records)
             if opts.on_failure:
-                self._send(opts.on_failure, record, now)
+                self._send(opts.on_failure, record, now, hops=hops)
             else:
                 # No destination: keep the batch as a dead letter, so nothing is lost silently.
                 event = orjson.dumps({"Records": [c.record for c in d.records]})
-                item = QueueItem(0, t.name, event, first.ts, max(d.attempts - 1, 0), 0)
+                item = QueueItem(0, t.name, event, first.ts, max(d.attempts - 1, 0), hops)
                 self._queue.bury(con, item, t.function, d.condition, record, now)
 
     # -- asynchronous -----------------------------------------------------------------------------
@@ -303,11 +308,13 @@ class Dispatcher:
             if full:
                 records = records[: opts.batch_size]
                 upto = records[-1][0].seq
-            events = [orjson.dumps({"Records": [r for _, r in records]})]
+            groups = [records]
         else:
-            events = [orjson.dumps({"Records": [r]}) for _, r in records]
+            groups = [[cr] for cr in records]
         with self._db.write() as con:
-            self._queue.enqueue(con, t.name, events, now)
+            for group in groups:
+                event = orjson.dumps({"Records": [r for _, r in group]})
+                self._queue.enqueue(con, t.name, [event], now, hops=1 + max(c.hops for c, _ in group))
             self._save(con, t.name, "", upto)
         return now
 
@@ -333,10 +340,13 @@ class Dispatcher:
 
     def _run_async(self, t: Trigger, item: QueueItem, now: float) -> None:
         opts = t.options if isinstance(t.options, AsyncOptions) else AsyncOptions()
+        if item.hops > MAX_CHAIN_HOPS:
+            self._fail(t, opts, item, "RecursiveInvocationDetected", None, now)
+            return
         if now - item.enqueued > opts.max_event_age_s:
             self._fail(t, opts, item, "EventAgeExceeded", None, now)
             return
-        resp = self._invoke(t.function, item.event, asynchronous=True, trigger=t.name)
+        resp = self._invoke(t.function, item.event, asynchronous=True, trigger=t.name, hops=item.hops)
         self._delivered(t, resp, len(orjson.loads(item.event).get("Records", ())) if t.kind != "schedule" else 1)
         if resp.throttled:
             self._queue.retry(item, now + 1.0, None, count=False)
@@ -344,7 +354,7 @@ class Dispatcher:
             with self._db.write() as con:
                 self._queue.done(con, item)
                 if opts.on_success:
-                    self._send(opts.on_success, self._record(t, item, "Success", resp, now), now)
+                    self._send(opts.on_success, self._record(t, item, "Success", resp, now), now, hops=item.hops + 1)
         elif item.attempts < opts.retry_attempts:
             self._queue.retry(item, now + opts.delay(item.attempts + 1), resp.payload)
         else:
@@ -356,7 +366,7 @@ class Dispatcher:
         with self._db.write() as con:
             if opts.on_failure:
                 self._queue.done(con, item)
-                self._send(opts.on_failure, self._record(t, item, condition, resp, now), now)
+                self._send(opts.on_failure, self._record(t, item, condition, resp, now), now, hops=item.hops + 1)
             else:
                 self._queue.bury(con, item, t.function, condition, resp.payload if resp else None, now)
 
@@ -378,15 +388,16 @@ class Dispatcher:
 
     # -- destinations -----------------------------------------------------------------------------
 
-    def _send(self, dest: str, record: dict[str, Any], now: float) -> None:
+    def _send(self, dest: str, record: dict[str, Any], now: float, *, hops: int) -> None:
         """Deliver a destination record, inside the caller's write transaction when there is one,
-        so the record and the queue or checkpoint change that produced it commit together."""
+        so the record and the queue or checkpoint change that produced it commit together. A
+        function destination continues the chain (``hops``), so destination loops are caught too."""
         kind, _, target = dest.partition(":")
         body = orjson.dumps(record)
         if kind == "function":
             trig = self._invoke_trigger(target)
             with self._db.write() as con:
-                self._queue.enqueue(con, trig.name, [body], now)
+                self._queue.enqueue(con, trig.name, [body], now, hops=hops)
         elif kind == "topic":
             self._store.publish(target, body.decode())
         elif kind == "stream":
@@ -410,7 +421,7 @@ class Dispatcher:
         """Queue an asynchronous (``Event``) invocation with Lambda's retry rules."""
         trig = self._invoke_trigger(function)
         with self._db.write() as con:
-            self._queue.enqueue(con, trig.name, [payload], self._clock())
+            self._queue.enqueue(con, trig.name, [payload], self._clock(), hops=1)
 
     # -- schedules --------------------------------------------------------------------------------
 
@@ -444,7 +455,7 @@ class Dispatcher:
             fire = n
         event = orjson.dumps(schedule.event(_rule_name(t), ts=fire))
         with self._db.write() as con:
-            self._queue.enqueue(con, t.name, [event], now)
+            self._queue.enqueue(con, t.name, [event], now, hops=1)
             self._save(con, t.name, "", int(fire * 1000))
         nxt = t.schedule.next_after(fire)
         return INF if nxt is None else nxt

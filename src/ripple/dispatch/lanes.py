@@ -35,6 +35,8 @@ from ripple.store.base import Change
 #: batches quickly; its exact schedule is not documented).
 RETRY_BASE_S = 0.1
 RETRY_CAP_S = 30.0
+#: Lambda's recursive loop detection stops a chain of triggered invocations after about 16 hops.
+MAX_CHAIN_HOPS = 16
 
 
 @dataclass(frozen=True)
@@ -85,18 +87,20 @@ def failed_index(batch: list[Change], payload: Any) -> int | None:
 
 
 class LaneRunner:
-    """Delivers one lane's records in order. ``fetch(after, limit)`` returns the lane's records
-    after a position, at most ``limit``, and the highest position it examined (records of other
-    lanes up to there are not this lane's business); ``invoke(event)`` runs the function
-    synchronously; ``on_discard`` receives batches given up on. ``position`` is the checkpoint
-    (everything up to it is done)."""
+    """Delivers one lane's records in order.
+
+    ``fetch(after, limit)`` returns the lane's records after a position, at most ``limit``, and the
+    highest position it examined (records of other lanes up to there are not this lane's business);
+    ``invoke(event, hops)`` runs the function synchronously (``hops``: its depth in a chain of
+    triggered invocations); ``on_discard`` receives batches given up on. ``position`` is the
+    checkpoint (everything up to it is done)."""
 
     def __init__(
         self,
         options: StreamOptions,
         *,
         fetch: Callable[[int, int], tuple[list[Change], int]],
-        invoke: Callable[[dict[str, Any]], Response],
+        invoke: Callable[[dict[str, Any], int], Response],
         on_discard: Callable[[Discard], None],
         position: int,
         attempts: int = 0,
@@ -172,8 +176,13 @@ class LaneRunner:
         if opts.max_record_age_s >= 0 and now - sub[0].ts > opts.max_record_age_s:
             self._discard(sub, "RecordAgeExceeded", None)
             return now
+        hops = 1 + max(c.hops for c in sub)
+        if hops > MAX_CHAIN_HOPS:
+            # The batch was written by a chain that has looped 16 times: stop it here.
+            self._discard(sub, "RecursiveInvocationDetected", None)
+            return now
         self.invocations += 1
-        resp = self._invoke({"Records": [c.record for c in sub]})
+        resp = self._invoke({"Records": [c.record for c in sub]}, hops)
         if resp.throttled:  # nothing ran: retry without spending an attempt
             return now + RETRY_BASE_S
         if resp.function_error is None:

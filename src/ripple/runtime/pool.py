@@ -198,6 +198,7 @@ class Pool:
         trigger: str = "invoke",
         log_type: str = "None",
         client_context: dict[str, Any] | None = None,
+        chain_hops: int = 0,
     ) -> InvocationResult:
         """Invoke ``function`` with ``event`` (raw JSON as bytes, or any JSON-able value) and wait for it.
 
@@ -218,7 +219,7 @@ class Pool:
             return InvocationResult(rid, fn.name, 204, b"", rec.OK, memory_size_mb=fn.settings.memory_mb)
         self._acquire(fn, wait=invocation_type == "Event")
         try:
-            return self._run(fn, rid, body, invocation_type, trigger, log_type == "Tail", client_context)
+            return self._run(fn, rid, body, invocation_type, trigger, log_type == "Tail", client_context, chain_hops)
         finally:
             self._release(fn)
 
@@ -406,6 +407,7 @@ class Pool:
         trigger: str,
         tail: bool,
         client_context: dict[str, Any] | None,
+        chain_hops: int = 0,
     ) -> InvocationResult:
         capture = logs.LogCapture(rid, functools.partial(self._writer.log, fn.name), limit_bytes=self._log_limit)
         start = time.time()
@@ -417,6 +419,7 @@ class Pool:
                 request = {
                     "id": rid,
                     "trace": _trace_id(),
+                    "hops": chain_hops,
                     "client_context": client_context,
                     "max_response": SYNC_PAYLOAD_LIMIT,
                 }

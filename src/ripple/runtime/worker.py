@@ -239,6 +239,9 @@ def _serve(ctl: socket.socket, handler: Any) -> int:
 def _invoke(handler: Any, request: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
     rid = request["id"]
     os.environ["_X_AMZN_TRACE_ID"] = request.get("trace", "")
+    # How many triggered invocations led to this one: the handler's writes carry it into the change
+    # log, so the dispatcher can stop a chain that loops (Lambda's recursive loop detection).
+    os.environ["RIPPLE_CHAIN_HOPS"] = str(request.get("hops", 0))
     _request_filter.request_id = rid
     _reset_stdio()
     try:

@@ -124,6 +124,7 @@ class Change:
     partition: str
     ts: float  # epoch seconds of the commit
     record: dict[str, Any]
+    hops: int = 0  # the chain depth of the invocation that made this change (0: not a handler)
 
 
 # --- the contracts ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ partition, and never reused even after retention trims the oldest rows.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -21,15 +22,23 @@ from ripple.store.embedded.notify import Notifier
 DEFAULT_RETENTION_S = 24 * 3600.0
 
 
+def chain_hops() -> int:
+    """The chain depth of the invocation this process is serving (set per invocation by the sandbox),
+    0 outside handlers. Malformed values count as 0: the variable is ripple's, not the user's."""
+    value = os.environ.get("RIPPLE_CHAIN_HOPS", "0")
+    return int(value) if value.isdigit() else 0
+
+
 class Appender:
     """Allocates positions and buffers records inside one write transaction; the buffer is inserted
     in one ``executemany`` just before the commit."""
 
-    __slots__ = ("_con", "_rows", "next")
+    __slots__ = ("_con", "_hops", "_rows", "next")
 
     def __init__(self, db: Database, con: sqlite3.Connection, notifier: Notifier):
         self._con = con
-        self._rows: list[tuple[int, str, str, float, bytes]] = []
+        self._rows: list[tuple[int, str, str, float, bytes, int]] = []
+        self._hops = chain_hops()
         row = con.execute("SELECT seq FROM sqlite_sequence WHERE name='changes'").fetchone()
         self.next = (row[0] if row else 0) + 1
         db.before_commit(self.flush)
@@ -39,13 +48,13 @@ class Appender:
         """Append the record ``build(seq)`` at the next position and return that position."""
         seq = self.next
         self.next = seq + 1
-        self._rows.append((seq, source, partition, ts, orjson.dumps(build(seq))))
+        self._rows.append((seq, source, partition, ts, orjson.dumps(build(seq)), self._hops))
         return seq
 
     def flush(self) -> None:
         if self._rows:
             self._con.executemany(
-                "INSERT INTO changes(seq, source, partition, ts, record) VALUES(?,?,?,?,?)", self._rows
+                "INSERT INTO changes(seq, source, partition, ts, record, hops) VALUES(?,?,?,?,?,?)", self._rows
             )
             self._rows.clear()
 
@@ -84,10 +93,11 @@ class EmbeddedChangeLog(ChangeLog):
         with self._db.read() as con:
             self._check_horizon(con, after, sources)
             rows = con.execute(
-                f"SELECT seq, source, partition, ts, record FROM changes WHERE seq > ?{clause} ORDER BY seq LIMIT ?",
+                f"SELECT seq, source, partition, ts, record, hops FROM changes WHERE seq > ?{clause} "
+                "ORDER BY seq LIMIT ?",
                 (after, *args, limit),
             ).fetchall()
-        return [Change(s, src, p, ts, orjson.loads(rec)) for s, src, p, ts, rec in rows]
+        return [Change(s, src, p, ts, orjson.loads(rec), h) for s, src, p, ts, rec, h in rows]
 
     def _check_horizon(self, con: sqlite3.Connection, after: int, sources: Sequence[str] | None) -> None:
         clause, args = _where(sources)

@@ -74,7 +74,8 @@ CREATE TABLE changes(
     source TEXT NOT NULL,
     partition TEXT NOT NULL,
     ts REAL NOT NULL,
-    record BLOB NOT NULL
+    record BLOB NOT NULL,
+    hops INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX changes_by_source ON changes(source, seq);
 CREATE INDEX changes_by_ts ON changes(ts);
