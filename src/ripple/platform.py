@@ -21,6 +21,8 @@ from ripple.dispatch.dispatcher import Delivery, Dispatcher, pool_invoker
 
 #: Upper bound on one wait, so a stop request or a changed file is noticed promptly.
 MAX_WAIT_S = 0.5
+#: Lanes and queued events run side by side, up to this many at once (sandboxes do the work).
+DISPATCH_WORKERS = 8
 
 
 class Platform:
@@ -39,7 +41,9 @@ class Platform:
         for res in app.resources:
             res.ensure(self.client)
         self.pool = Pool(app, state=self.client.folder, **pool_options)
-        self.dispatcher = Dispatcher(self.client, app.triggers, pool_invoker(self.pool), on_delivery=on_delivery)
+        self.dispatcher = Dispatcher(
+            self.client, app.triggers, pool_invoker(self.pool), on_delivery=on_delivery, workers=DISPATCH_WORKERS
+        )
         self.stopping = threading.Event()
 
     def run(self, *, until: Callable[[], bool] | None = None) -> None:
@@ -62,6 +66,7 @@ class Platform:
             signal.signal(sig, lambda *_: self.stop())
 
     def close(self) -> None:
+        self.dispatcher.close()
         self.pool.close()
         self.client.close()
 

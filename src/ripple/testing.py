@@ -119,12 +119,12 @@ def run_app(
     clock = VirtualClock(start)
     client = ripple.connect(state, clock=clock)
     pool = None
+    harness: Harness | None = None
     try:
         for res in app.resources:
             res.ensure(client)
         pool_options.setdefault("spare", False)
         pool = Pool(app, state=state, **pool_options)
-        harness: Harness | None = None
         dispatcher = Dispatcher(
             client,
             app.triggers,
@@ -136,6 +136,8 @@ def run_app(
         dispatcher.step()  # pins every trigger's starting position before the test writes
         yield harness
     finally:
+        if harness is not None:
+            harness.dispatcher.close()
         if pool is not None:
             pool.close()
         client.close()

@@ -15,10 +15,12 @@ change log's ``wait``); the test harness drives it with a virtual clock and ``dr
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 import zlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -83,7 +85,10 @@ class Dispatcher:
         *,
         clock: Callable[[], float] = time.time,
         on_delivery: Callable[[Delivery], None] | None = None,
+        workers: int = 1,
     ):
+        """``workers`` > 1 runs independent lanes and queued events side by side (the platform
+        does); 1 keeps every step deterministic (the test harness does)."""
         check_triggers(triggers)
         self._client = client
         self._store = client.store
@@ -96,6 +101,7 @@ class Dispatcher:
         self.triggers: dict[str, Trigger] = {t.name: t for t in triggers}
         self._lanes: dict[str, list[tuple[str, LaneRunner]]] = {}
         self._invoke_triggers: dict[str, Trigger] = {}  # "function:invoke" queues for Event invokes
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ripple-dispatch") if workers > 1 else None
 
     # -- checkpoints ------------------------------------------------------------------------------
 
@@ -129,15 +135,32 @@ class Dispatcher:
         """Do everything due now. Returns ``(work, timer)``: when retries, batching windows or new
         async events are next due, and when the next schedule fires (``inf``: nothing pending)."""
         now = self._clock()
+        seen = self._log.latest()
         work = timer = INF
+        tasks: list[Callable[[], float]] = []
         for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
             if t.polled:
-                work = min(work, self._poll(t, now))
+                tasks += [
+                    functools.partial(self._poll_lane, t, lane, runner, now) for lane, runner in self._lanes_of(t)
+                ]
             elif t.kind == "schedule":
                 timer = min(timer, self._tick(t, now))
             elif t.kind != "invoke":
                 work = min(work, self._intake(t, now))
-            work = min(work, self._deliver_async(t, now))
+            tasks += [functools.partial(self._run_async, t, item, now) for item in self._queue.due(t.name, now)]
+        if self._executor is not None and len(tasks) > 1:
+            # Lanes and queued events are independent: each lane keeps its own order, and async
+            # events have none, so they run side by side in the pool's sandboxes.
+            wakes = list(self._executor.map(lambda task: task(), tasks))
+        else:
+            wakes = [task() for task in tasks]
+        work = min([work, *wakes])
+        for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
+            nxt = self._queue.next_due(t.name)
+            if nxt is not None:
+                work = min(work, nxt)
+        if self._log.latest() > seen:
+            work = min(work, now)  # handlers (or destinations) wrote during this step: look again
         return work, timer
 
     def drain(self, *, advance: Callable[[float], None] | None = None, max_steps: int = 100_000) -> int:
@@ -233,19 +256,17 @@ class Dispatcher:
 
         return invoke
 
-    def _poll(self, t: Trigger, now: float) -> float:
-        wake = INF
-        for lane, runner in self._lanes_of(t):
-            for _ in range(100):  # bounded, so one busy lane cannot starve the others
-                before = (runner.position, runner.attempts)
-                w = runner.step(now)
-                if (runner.position, runner.attempts) != before:
-                    with self._db.write() as con:
-                        self._save(con, t.name, lane, runner.position, runner.attempts)
-                if w > now:
-                    break
-            wake = min(wake, w)
-        return wake
+    def _poll_lane(self, t: Trigger, lane: str, runner: LaneRunner, now: float) -> float:
+        w = INF
+        for _ in range(100):  # bounded, so one busy lane cannot starve the others
+            before = (runner.position, runner.attempts)
+            w = runner.step(now)
+            if (runner.position, runner.attempts) != before:
+                with self._db.write() as con:
+                    self._save(con, t.name, lane, runner.position, runner.attempts)
+            if w > now:
+                break
+        return w
 
     def _discarded(self, t: Trigger, shard: str, d: Discard) -> None:
         opts = t.options
@@ -331,14 +352,11 @@ class Dispatcher:
             return {**record, "EventSubscriptionArn": f"{record['Sns']['TopicArn']}:{_subscription(t)}"}
         return record
 
-    def _deliver_async(self, t: Trigger, now: float) -> float:
-        items = self._queue.due(t.name, now)
-        for item in items:
-            self._run_async(t, item, self._clock())
-        nxt = self._queue.next_due(t.name)
-        return INF if nxt is None else nxt
+    def _run_async(self, t: Trigger, item: QueueItem, now: float) -> float:
+        self._deliver(t, item, self._clock())
+        return INF
 
-    def _run_async(self, t: Trigger, item: QueueItem, now: float) -> None:
+    def _deliver(self, t: Trigger, item: QueueItem, now: float) -> None:
         opts = t.options if isinstance(t.options, AsyncOptions) else AsyncOptions()
         if item.hops > MAX_CHAIN_HOPS:
             self._fail(t, opts, item, "RecursiveInvocationDetected", None, now)
@@ -459,6 +477,10 @@ class Dispatcher:
             self._save(con, t.name, "", int(fire * 1000))
         nxt = t.schedule.next_after(fire)
         return INF if nxt is None else nxt
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
 
     # -- introspection ----------------------------------------------------------------------------
 
