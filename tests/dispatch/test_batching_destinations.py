@@ -1,0 +1,41 @@
+"""A burst of uploads becomes one invocation (batch size and window), and an on-success destination
+hands Lambda's invocation record to the next function."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ripple.runtime.loader import load_app
+from ripple.testing import run_app
+
+APP = Path(__file__).parent / "apps" / "batching.py"
+
+
+def logged(h, kind):
+    out, n = [], 1
+    while (item := h.table("log").get({"id": f"{kind}#{n}"})) is not None:
+        out.append(json.loads(item["payload"]))
+        n += 1
+    return out
+
+
+def test_a_burst_of_uploads_is_one_build_and_chains_on_success(tmp_path):
+    with run_app(load_app(str(APP)), state=tmp_path / "s") as h:
+        src = h.bucket("site-src")
+        for i in range(40):
+            src.put(f"content/post-{i:02d}.md", b"# post")
+        src.put("static/logo.png", b"png")  # not under content/: not in any batch
+        h.drain()  # the window is crossed on the virtual clock
+        assert logged(h, "build") == [[f"content/post-{i:02d}.md" for i in range(40)]]
+        assert logged(h, "after") == [{"condition": "Success", "response": {"built": 40}}]
+        src.delete("content/post-00.md")
+        h.drain()
+        assert logged(h, "build")[-1] == ["content/post-00.md"]
+
+
+def test_batches_are_cut_at_batch_size(tmp_path):
+    with run_app(load_app(str(APP)), state=tmp_path / "s") as h:
+        h.bucket("site-src").put_many([(f"content/{i:03d}.md", b"x") for i in range(250)])
+        h.drain()
+        assert [len(b) for b in logged(h, "build")] == [100, 100, 50]
