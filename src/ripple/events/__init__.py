@@ -7,12 +7,14 @@ the same builders serve ``ripple generate-event``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 
 from ripple.config import ACCOUNT_ID, REGION
 
 __all__ = ["ACCOUNT_ID", "REGION", "iso_ms", "iso_s"]
 
 
+@functools.lru_cache(maxsize=256)
 def iso_ms(ts: float) -> str:
     """Epoch seconds → ``1970-01-01T00:00:00.000Z`` (S3 and SNS use millisecond precision)."""
     dt = _dt.datetime.fromtimestamp(ts, _dt.UTC)

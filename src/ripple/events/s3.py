@@ -17,6 +17,12 @@ def sequencer(seq: int) -> str:
     return f"{seq:018X}"
 
 
+def new_request_id() -> tuple[str, str]:
+    """An S3-style ``(x-amz-request-id, x-amz-id-2)`` pair. One request, one pair: every record a
+    multi-object call writes carries the same one."""
+    return secrets.token_hex(8).upper(), secrets.token_urlsafe(48)
+
+
 def record(
     event_name: str,
     bucket: str,
@@ -29,6 +35,7 @@ def record(
     configuration_id: str = "",
     region: str = REGION,
     request_id: str | None = None,
+    host_id: str | None = None,
 ) -> dict[str, Any]:
     """One S3 record. ``event_name`` is without the ``s3:`` prefix (``ObjectCreated:Put``);
     ``etag`` is the bare hex (records carry it unquoted); size and eTag are omitted for removals."""
@@ -38,7 +45,8 @@ def record(
     if etag is not None:
         obj["eTag"] = etag
     obj["sequencer"] = sequencer(seq)
-    request_id = request_id or secrets.token_hex(8).upper()
+    if request_id is None or host_id is None:
+        request_id, host_id = new_request_id()
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
@@ -47,7 +55,7 @@ def record(
         "eventName": event_name,
         "userIdentity": {"principalId": PRINCIPAL},
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": secrets.token_urlsafe(48)},
+        "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": host_id},
         "s3": {
             "s3SchemaVersion": "1.0",
             "configurationId": configuration_id,

@@ -110,17 +110,17 @@ class BlobFolder:
         Moving the temp file into place happens under the write lock, so ``gc()`` (which also runs
         under it) can never unlink a file that a committing object is about to point at.
         """
-        row = con.execute("SELECT id FROM blobs WHERE hash=?", (ing.sha256,)).fetchone()
         if ing.tmp is not None:
             final = self.path(ing.sha256)
             if not final.exists():
                 final.parent.mkdir(exist_ok=True)
                 os.replace(ing.tmp, final)
-        if row is not None:
-            con.execute("UPDATE blobs SET refs=refs+1 WHERE id=?", (row[0],))
-            return row[0]
-        cur = con.execute("INSERT INTO blobs(hash, size, refs, data) VALUES(?,?,1,?)", (ing.sha256, ing.size, ing.data))
-        return cur.lastrowid  # type: ignore[return-value]
+        # One statement for both cases: a new body, or one more reference to an identical one.
+        return con.execute(
+            "INSERT INTO blobs(hash, size, refs, data) VALUES(?,?,1,?) "
+            "ON CONFLICT(hash) DO UPDATE SET refs=refs+1 RETURNING id",
+            (ing.sha256, ing.size, ing.data),
+        ).fetchone()[0]
 
     def discard(self, ing: Ingested) -> None:
         """Drop the temp file of an ingested body (after commit, or when the write failed)."""

@@ -215,11 +215,12 @@ class EmbeddedObjects(ObjectStore):
             except OSError as e:
                 raise translate(e, self._db.folder) from e
             now = self._clock()
+            rid = s3_events.new_request_id()  # one request: every record carries its id
             with self._db.write() as con:
                 self._require_bucket(con, bucket)
                 for key, ing in zip(keys, ingested, strict=True):
                     blob_id = self._blobs.attach(con, ing)
-                    self._link(con, bucket, key, blob_id, ing.size, ing.md5, ctype, {}, now, "ObjectCreated:Put")
+                    self._link(con, bucket, key, blob_id, ing.size, ing.md5, ctype, {}, now, "ObjectCreated:Put", rid)
         finally:
             for ing in ingested:
                 self._blobs.discard(ing)
@@ -239,6 +240,7 @@ class EmbeddedObjects(ObjectStore):
         meta: dict[str, str],
         now: float,
         event: str,
+        request: tuple[str, str] | None = None,
     ) -> None:
         old = con.execute("SELECT blob FROM objects WHERE bucket=? AND key=?", (bucket, key)).fetchone()
         con.execute(
@@ -252,7 +254,17 @@ class EmbeddedObjects(ObjectStore):
             _source(bucket),
             key,
             now,
-            lambda seq: s3_events.record(event, bucket, key, ts=now, seq=seq, size=size, etag=md5),
+            lambda seq: s3_events.record(
+                event,
+                bucket,
+                key,
+                ts=now,
+                seq=seq,
+                size=size,
+                etag=md5,
+                request_id=request[0] if request else None,
+                host_id=request[1] if request else None,
+            ),
         )
 
     def _release(self, con: sqlite3.Connection, blob_id: int) -> None:
