@@ -39,3 +39,12 @@ def test_batches_are_cut_at_batch_size(tmp_path):
         h.bucket("site-src").put_many([(f"content/{i:03d}.md", b"x") for i in range(250)])
         h.drain()
         assert [len(b) for b in logged(h, "build")] == [100, 100, 50]
+
+
+def test_async_batches_are_split_by_size():
+    from ripple.dispatch.dispatcher import _by_size
+
+    records = [(None, {"k": "x" * 100}) for _ in range(10)]
+    groups = _by_size(records, 350)  # about three records' JSON per group
+    assert [len(g) for g in groups] == [3, 3, 3, 1]
+    assert [r for g in groups for r in g] == records

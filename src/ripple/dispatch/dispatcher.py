@@ -31,12 +31,13 @@ from ripple.dispatch.asyncq import AsyncQueue, QueueItem
 from ripple.dispatch.lanes import MAX_CHAIN_HOPS, Discard, LaneRunner, Response
 from ripple.dispatch.options import AsyncOptions, StreamOptions
 from ripple.dispatch.triggers import Trigger, check_triggers
-from ripple.errors import NotFound, TooManyRequests
+from ripple.errors import NotFound, RippleError, TooManyRequests
 from ripple.events import destinations, iso_ms, kinesis, schedule
 from ripple.store.base import Change
 
 INF = float("inf")
 PAGE = 1000
+ASYNC_PAYLOAD_BYTES = 1024 * 1024 - 1024  # an asynchronous invocation's limit, less the envelope
 
 
 class Invoker(Protocol):
@@ -58,6 +59,11 @@ def pool_invoker(pool: Any) -> Invoker:
             )
         except TooManyRequests:
             return Response(None, None, throttled=True)
+        except RippleError as e:
+            # The invocation itself was refused (payload too large, function gone, no sandbox):
+            # a failed attempt like any other, so it is retried and ends as a dead letter, never
+            # an exception that stops the platform.
+            return Response("Unhandled", {"errorMessage": str(e), "errorType": e.code})
         return Response(r.function_error, r.json(), request_id=r.request_id)
 
     return invoke
@@ -329,7 +335,7 @@ class Dispatcher:
             if full:
                 records = records[: opts.batch_size]
                 upto = records[-1][0].seq
-            groups = [records]
+            groups = _by_size(records, ASYNC_PAYLOAD_BYTES)
         else:
             groups = [[cr] for cr in records]
         with self._db.write() as con:
@@ -497,6 +503,20 @@ class Dispatcher:
             ).fetchone()
             out[t.name] = n + self._queue.depth(t.name)
         return out
+
+
+def _by_size(records: list[tuple[Change, dict[str, Any]]], limit: int) -> list[list[tuple[Change, dict[str, Any]]]]:
+    """Split a batch so that each event stays under ``limit`` bytes of JSON."""
+    groups: list[list[tuple[Change, dict[str, Any]]]] = [[]]
+    size = 0
+    for cr in records:
+        n = len(orjson.dumps(cr[1])) + 1
+        if groups[-1] and size + n > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(cr)
+        size += n
+    return groups
 
 
 def _rule_name(t: Trigger) -> str:
