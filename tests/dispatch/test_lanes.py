@@ -262,7 +262,8 @@ def test_batches_stay_under_the_6_mb_payload_limit(env):
         ({"bisect_on_error": "yes"}, "bisect_on_error"),
         ({"filters": [{"a": [{"suffix": "x"}]}]}, "suffix"),
         ({"batch_sise": 10}, "unknown stream trigger option(s): batch_sise"),
-        ({"tumbling_window_s": 60}, "unknown stream trigger option(s): tumbling_window_s"),
+        ({"tumbling_window_s": 901}, "tumbling_window_s"),
+        ({"tumbling_window_s": 60, "bisect_on_error": True}, "cannot be combined"),
     ],
 )
 def test_bad_options_refused_by_name(opts, needle):
@@ -277,3 +278,43 @@ def test_discard_record_carries_what_the_destination_needs(env):
     r = runner(c, clock, Handler(fail_on={1}), d, batch_size=1, max_retry_attempts=0)
     drain(r, clock)
     assert d[0].attempts == 1 and d[0].response.function_error == "Unhandled"
+
+
+def test_tumbling_windows_carry_state_and_end_with_a_final_invocation(env):
+    c, clock = env
+    calls = []
+
+    def windowed(event, hops=1):
+        n = len(event["Records"])
+        calls.append((event["window"]["start"], event["state"], n, event["isFinalInvokeForWindow"]))
+        assert event["shardId"] and event["isWindowTerminatedEarly"] is False
+        return Response(None, {"state": {"count": event["state"].get("count", 0) + n}})
+
+    r = runner(c, clock, windowed, [], batch_size=10, tumbling_window_s=60)
+    put(c, 1, 2, 3)
+    drain(r, clock)  # the window is still open: no final invocation yet... until drain crosses its end
+    put(c, 4, 5)  # lands in the next window (drain moved the clock to the first window's end)
+    drain(r, clock)
+    w1, w2 = "2027-01-15T08:00:00Z", "2027-01-15T08:01:00Z"
+    assert calls == [
+        (w1, {}, 3, False),
+        (w1, {"count": 3}, 0, True),  # at the window's end, with no records left: final, state in hand
+        (w2, {}, 2, False),
+        (w2, {"count": 2}, 0, True),
+    ]
+    assert r.window is None and r.position == c.log.latest()
+
+
+def test_a_windowed_response_without_state_fails_the_batch(env):
+    c, clock = env
+    replies = iter([None, {"state": {"ok": 1}}, {"state": {}}])
+    calls = []
+
+    def windowed(event, hops=1):
+        calls.append(len(event["Records"]))
+        return Response(None, next(replies))
+
+    r = runner(c, clock, windowed, [], batch_size=10, tumbling_window_s=60)
+    put(c, 1)
+    drain(r, clock)
+    assert calls == [1, 1, 0]  # retried once, then the window's final invocation

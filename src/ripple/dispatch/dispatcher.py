@@ -117,11 +117,18 @@ class Dispatcher:
         ).fetchone()
         return None if row is None else (row[0], row[1])
 
-    def _save(self, con: Any, trigger: str, lane: str, position: int, attempts: int = 0) -> None:
+    def _window(self, trigger: str, lane: str) -> tuple[float, Any] | None:
+        row = self._db.con.execute(
+            "SELECT window FROM checkpoints WHERE trigger=? AND lane=?", (trigger, lane)
+        ).fetchone()
+        return tuple(orjson.loads(row[0])) if row and row[0] else None  # type: ignore[return-value]
+
+    def _save(self, con: Any, trigger: str, lane: str, position: int, attempts: int = 0, window: Any = None) -> None:
         con.execute(
-            "INSERT INTO checkpoints(trigger, lane, position, attempts) VALUES(?,?,?,?) "
-            "ON CONFLICT(trigger, lane) DO UPDATE SET position=excluded.position, attempts=excluded.attempts",
-            (trigger, lane, position, attempts),
+            "INSERT INTO checkpoints(trigger, lane, position, attempts, window) VALUES(?,?,?,?,?) "
+            "ON CONFLICT(trigger, lane) DO UPDATE SET position=excluded.position, attempts=excluded.attempts, "
+            "window=excluded.window",
+            (trigger, lane, position, attempts, orjson.dumps(window) if window is not None else None),
         )
 
     def _start(self, t: Trigger, opts: StreamOptions | None = None) -> int:
@@ -223,6 +230,8 @@ class Dispatcher:
                     on_discard=lambda d, t=t, shard=shard: self._discarded(t, shard, d),
                     position=saved[0],
                     attempts=saved[1],
+                    window=self._window(t.name, lane),
+                    shard=shard,
                 )
                 lanes.append((lane, runner))
         self._lanes[t.name] = lanes
@@ -265,11 +274,11 @@ class Dispatcher:
     def _poll_lane(self, t: Trigger, lane: str, runner: LaneRunner, now: float) -> float:
         w = INF
         for _ in range(100):  # bounded, so one busy lane cannot starve the others
-            before = (runner.position, runner.attempts)
+            before = (runner.position, runner.attempts, runner.window)
             w = runner.step(now)
-            if (runner.position, runner.attempts) != before:
+            if (runner.position, runner.attempts, runner.window) != before:
                 with self._db.write() as con:
-                    self._save(con, t.name, lane, runner.position, runner.attempts)
+                    self._save(con, t.name, lane, runner.position, runner.attempts, runner.window)
             if w > now:
                 break
         return w

@@ -29,6 +29,7 @@ import orjson
 
 from ripple.dispatch.filters import compile_filters
 from ripple.dispatch.options import MAX_PAYLOAD_BYTES, StreamOptions
+from ripple.events import iso_s
 from ripple.store.base import Change
 
 #: Delay before retrying a failed batch: 0.1 s doubling per attempt, capped (Lambda retries stream
@@ -104,6 +105,8 @@ class LaneRunner:
         on_discard: Callable[[Discard], None],
         position: int,
         attempts: int = 0,
+        window: tuple[float, Any] | None = None,
+        shard: str = "",
     ):
         self.options = options
         self._fetch = fetch
@@ -115,8 +118,20 @@ class LaneRunner:
         self._pending: list[list[Change]] = []  # the head batch, or its bisected parts in order
         self._skip_to = position  # checkpoint after the head batch, filtered-out records included
         self.invocations = 0
+        # Tumbling windows: (start, state) of the open window, persisted with the checkpoint; the
+        # head batch's window start and whether it is the window's final invocation.
+        self.window = window
+        self._shard = shard
+        self._arn = ""
+        self._head_window: float | None = None
+        self._head_final = False
 
     # -- building the head batch ------------------------------------------------------------------
+
+    def _window_of(self, c: Change) -> float:
+        w = self.options.tumbling_window_s
+        assert w is not None
+        return (c.ts // w) * w
 
     def _gather(self, now: float) -> float | None:
         """Fill ``_pending`` with the next batch. Returns None when one is ready, else when to look
@@ -126,6 +141,7 @@ class LaneRunner:
         size = 0
         after = self.position
         reached = self.position
+        later_window = False  # the batch stopped at a record of a later tumbling window
         while len(batch) < opts.batch_size:
             records, examined = self._fetch(after, opts.batch_size - len(batch) + 50)
             full = False
@@ -136,6 +152,9 @@ class LaneRunner:
                 n = len(orjson.dumps(c.record)) + 1
                 if batch and size + n > MAX_PAYLOAD_BYTES - 64:
                     full = True
+                    break
+                if opts.tumbling_window_s and batch and self._window_of(c) != self._window_of(batch[0]):
+                    full = later_window = True
                     break
                 batch.append(c)
                 size += n
@@ -150,6 +169,8 @@ class LaneRunner:
             # Every record up to ``examined`` was this lane's (and is in the batch or filtered out)
             # or another lane's: none is left behind by moving there.
             after = reached = max(reached, examined)
+        if opts.tumbling_window_s:
+            return self._gather_windowed(now, batch, reached, later_window)
         if not batch:
             if reached > self.position:
                 self.position = reached  # only filtered-out records: the lane moves past them
@@ -162,6 +183,54 @@ class LaneRunner:
         self._skip_to = reached
         return None
 
+    def _gather_windowed(self, now: float, batch: list[Change], reached: int, later: bool) -> float | None:
+        """Tumbling windows (aws-semantics.md §4.6): batches never cross a window; the window's last
+        invocation, once it has ended, carries ``isFinalInvokeForWindow`` (with no records if none
+        are left), after which its state is dropped."""
+        w = self.options.tumbling_window_s
+        assert w is not None
+        open_start = self.window[0] if self.window else None
+        if open_start is not None and (
+            (batch and self._window_of(batch[0]) > open_start) or (not batch and now >= open_start + w)
+        ):
+            # The open window has ended: its final invocation comes before anything of the next.
+            self._pending, self._skip_to = [[]], self.position
+            self._head_window, self._head_final = open_start, True
+            return None
+        if not batch:
+            if reached > self.position:
+                self.position = reached
+            return open_start + w if open_start is not None else float("inf")
+        start = self._window_of(batch[0])
+        if not later and now < start + w and len(batch) < self.options.batch_size and self.options.batch_window_s:
+            ready_at = batch[0].ts + self.options.batch_window_s
+            if now < ready_at:
+                return ready_at
+        self._pending, self._skip_to = [batch], reached
+        self._head_window = start
+        # Final when the window is over and nothing of it is left behind this batch.
+        self._head_final = now >= start + w and (later or len(batch) < self.options.batch_size)
+        return None
+
+    def _event(self, sub: list[Change]) -> dict[str, Any]:
+        event: dict[str, Any] = {"Records": [c.record for c in sub]}
+        w = self.options.tumbling_window_s
+        if w is None:
+            return event
+        if sub:
+            self._arn = sub[0].record.get("eventSourceARN", self._arn)
+        start = self._head_window or 0.0
+        state = self.window[1] if self.window and self.window[0] == start else {}
+        event.update(
+            window={"start": iso_s(start), "end": iso_s(start + w)},
+            state=state,
+            shardId=self._shard or "shardId-000000000000",
+            eventSourceARN=self._arn,
+            isFinalInvokeForWindow=self._head_final,
+            isWindowTerminatedEarly=False,
+        )
+        return event
+
     # -- one step ---------------------------------------------------------------------------------
 
     def step(self, now: float) -> float:
@@ -173,21 +242,31 @@ class LaneRunner:
                 return wait
         sub = self._pending[0]
         opts = self.options
-        if opts.max_record_age_s >= 0 and now - sub[0].ts > opts.max_record_age_s:
+        if sub and opts.max_record_age_s >= 0 and now - sub[0].ts > opts.max_record_age_s:
             self._discard(sub, "RecordAgeExceeded", None)
             return now
-        hops = 1 + max(c.hops for c in sub)
+        hops = 1 + max((c.hops for c in sub), default=0)
         if hops > MAX_CHAIN_HOPS:
             # The batch was written by a chain that has looped 16 times: stop it here.
             self._discard(sub, "RecursiveInvocationDetected", None)
             return now
         self.invocations += 1
-        resp = self._invoke({"Records": [c.record for c in sub]}, hops)
+        resp = self._invoke(self._event(sub), hops)
         if resp.throttled:  # nothing ran: retry without spending an attempt
             return now + RETRY_BASE_S
+        if (
+            resp.function_error is None
+            and opts.tumbling_window_s
+            and not (isinstance(resp.payload, dict) and "state" in resp.payload)
+        ):
+            # A windowed function must return its state; without it the invocation failed.
+            return self._failed(sub, resp, now)
         if resp.function_error is None:
             idx = failed_index(sub, resp.payload) if opts.report_batch_item_failures else None
             if idx is None:
+                if opts.tumbling_window_s:
+                    start = self._head_window or 0.0
+                    self.window = None if self._head_final else (start, resp.payload["state"])
                 self._done(sub)
                 return now
             if idx > 0:
@@ -212,7 +291,7 @@ class LaneRunner:
     def _done(self, sub: list[Change]) -> None:
         self._pending.pop(0)
         self.attempts = 0
-        self._advance_to(self._skip_to if not self._pending else sub[-1].seq)
+        self._advance_to(self._skip_to if not self._pending or not sub else sub[-1].seq)
 
     def _discard(self, sub: list[Change], condition: str, resp: Response | None) -> None:
         self._on_discard(Discard(sub, condition, self.attempts, resp))

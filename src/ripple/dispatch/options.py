@@ -41,10 +41,15 @@ class StreamOptions:
     report_batch_item_failures: bool = False
     filters: tuple[Any, ...] = ()
     parallelization: int = 1
+    tumbling_window_s: int | None = None
     on_failure: str | None = None
 
     def __post_init__(self) -> None:
         _int("batch_size", self.batch_size, 1, 10_000)
+        if self.tumbling_window_s is not None:
+            _int("tumbling_window_s", self.tumbling_window_s, 1, 900)
+            if self.bisect_on_error:
+                raise ValidationError("tumbling_window_s cannot be combined with bisect_on_error in ripple")
         _number("batch_window_s", self.batch_window_s, 0, 300)
         if self.starting_position not in STARTING_POSITIONS:
             raise ValidationError(

@@ -88,6 +88,7 @@ CREATE TABLE checkpoints(
     lane TEXT NOT NULL,
     position INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    window BLOB,
     PRIMARY KEY(trigger, lane)
 ) WITHOUT ROWID;
 CREATE TABLE async_queue(
