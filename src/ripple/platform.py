@@ -44,6 +44,8 @@ class Platform:
         self.dispatcher = Dispatcher(
             self.client, app.triggers, pool_invoker(self.pool), on_delivery=on_delivery, workers=DISPATCH_WORKERS
         )
+        # Triggers start reading here: anything written after the constructor returns is seen.
+        self.dispatcher.start()
         self.stopping = threading.Event()
 
     def run(self, *, until: Callable[[], bool] | None = None) -> None:

@@ -133,7 +133,7 @@ def run_app(
             on_delivery=lambda d: harness.deliveries.append(d) if harness else None,
         )
         harness = Harness(app, client, pool, dispatcher, clock)
-        dispatcher.step()  # pins every trigger's starting position before the test writes
+        dispatcher.start()  # pins every trigger's starting position before the test writes
         yield harness
     finally:
         if harness is not None:

@@ -59,3 +59,19 @@ def test_serve_without_an_app_says_so(tmp_path):
     res = subprocess.run([RIPPLE, "--state", str(tmp_path / "s"), "serve"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=60)  # fmt: skip
     assert res.returncode == 1 and res.stderr.startswith("error: app file not found")
+
+
+def test_writes_made_right_after_start_are_seen(tmp_path, monkeypatch):
+    """The platform pins its triggers' positions while it starts, not at its first step: a write
+    made the moment it is up is delivered."""
+    from ripple.platform import Platform
+    from ripple.runtime.loader import load_app
+
+    (tmp_path / "app.py").write_text(APP)
+    monkeypatch.chdir(tmp_path)
+    with Platform(load_app("app.py"), state=tmp_path / "state", spare=False) as p:
+        p.client.bucket("up-bucket").put("early.txt", b"x")
+        calls = p.client.table("calls")
+        deadline = time.monotonic() + 60
+        p.run(until=lambda: calls.get({"key": "early.txt"}) is not None or time.monotonic() > deadline)
+        assert calls.get({"key": "early.txt"}) is not None

@@ -144,6 +144,19 @@ class Dispatcher:
 
     # -- the loop ---------------------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Pin every new trigger's starting position (and every schedule's clock) now, before
+        anything is invoked, so writes made after this call are seen. Triggers that ran before keep
+        their checkpoints. Raises NotFound for a trigger on a missing table or stream."""
+        now = self._clock()
+        for t in self.triggers.values():
+            if t.polled:
+                self._lanes_of(t)
+            elif self._checkpoint(t.name, "") is None:
+                first = int(now * 1000) if t.kind == "schedule" else self._start(t)
+                with self._db.write() as con:
+                    self._save(con, t.name, "", first)
+
     def step(self) -> tuple[float, float]:
         """Do everything due now. Returns ``(work, timer)``: when retries, batching windows or new
         async events are next due, and when the next schedule fires (``inf``: nothing pending)."""
