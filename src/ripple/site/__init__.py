@@ -1,0 +1,12 @@
+"""ripple.site: an incremental static site generator for Hugo-style content with Jinja2 layouts.
+
+``build(src, out)`` renders only the outputs a change affects and is byte-identical to a clean build.
+"""
+
+from __future__ import annotations
+
+from ripple.site.build import BuildResult, build
+from ripple.site.errors import BuildError
+from ripple.site.scaffold import new_site
+
+__all__ = ["BuildError", "BuildResult", "build", "new_site"]

@@ -1,0 +1,513 @@
+"""One build: scan, model, find changed keys, render only affected outputs, write, delete, commit.
+
+Everything that can fail on bad input (parsing, templates, layouts) happens before the first byte is
+written, so a failed build leaves the previous output and state exactly as they were.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ripple.site import content as _content  # noqa: F401 - registers the model's FIELDS
+from ripple.site.config import load_config
+from ripple.site.content import Site, build_site
+from ripple.site.errors import BuildError
+from ripple.site.render import ContentCache, OutputRenderer, Producer, output_specs, pager_specs
+from ripple.site.sources import FileInfo, load_data, load_sources, parse_rows, scan
+from ripple.site.state import State, dumps, loads
+from ripple.site.templates import Templates, internal_templates
+from ripple.site.tracking import (
+    MISSING_DIGEST,
+    TRACKER,
+    Key,
+    Missing,
+    Tracked,
+    digest,
+    digest_bytes,
+    key_from_json,
+    resolve,
+)
+
+STATE_DIR = ".ripple"
+STATE_FILE = "site.db"
+FORMAT = b"ripple-site-1"
+
+
+@dataclass
+class BuildResult:
+    """What a build did. ``written``/``deleted`` are output paths relative to OUT, sorted."""
+
+    outputs: int
+    written: list[str]
+    deleted: list[str]
+    rendered: int
+    markdown_rendered: int
+    full: bool
+    seconds: float
+    next_change: datetime | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _env_digest() -> bytes:
+    import jinja2
+    import markdown_it
+    import pygments
+
+    return digest([FORMAT.decode(), jinja2.__version__, markdown_it.__version__, pygments.__version__])
+
+
+def build(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    now: datetime | None = None,
+    changed: Iterable[str] | None = None,
+    state_dir: str | os.PathLike[str] | None = None,
+    verify: bool = False,
+    build_drafts: bool | None = None,
+    build_future: bool | None = None,
+    build_expired: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildResult:
+    """Build the site in ``src`` into ``out``, incrementally when ``out`` has state from a previous build.
+
+    ``now`` is the build time (publish and expiry dates are compared with it; default: the clock).
+    ``changed`` is an optional hint of changed source paths (relative to ``src``); files not in it
+    are still checked by size and mtime, and ``verify=True`` re-hashes every file.
+
+    Raises :class:`ripple.site.errors.BuildError` (with file and line) for bad input -- the output
+    folder and state are then left untouched -- and :class:`ripple.errors.StateError` when the
+    state file cannot be used.
+    """
+    t0 = time.perf_counter()
+    src_p = Path(src)
+    out_p = Path(out)
+    if not src_p.is_dir():
+        raise BuildError(f"source folder {src_p} does not exist")
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    state = State(Path(state_dir) / STATE_FILE if state_dir else out_p / STATE_DIR / STATE_FILE)
+    try:
+        b = _Build(src_p, out_p, state, now, changed, verify, progress)
+        b.overrides = {"build_drafts": build_drafts, "build_future": build_future, "build_expired": build_expired}
+        return b.run(t0)
+    finally:
+        TRACKER.stack.clear()
+        TRACKER.memo.clear()
+        state.close()
+
+
+class _Build:
+    def __init__(
+        self,
+        src: Path,
+        out: Path,
+        state: State,
+        now: datetime,
+        changed: Iterable[str] | None,
+        verify: bool,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.src = src
+        self.out = out
+        self.state = state
+        self.now = now
+        self.hint = {str(c).replace(os.sep, "/").lstrip("/") for c in changed} if changed is not None else None
+        self.verify = verify
+        self.progress = progress
+        self.overrides: dict[str, bool | None] = {}
+        self.timings: dict[str, float] = {}
+
+    def _lap(self, name: str, t: float) -> float:
+        n = time.perf_counter()
+        self.timings[name] = round(n - t, 4)
+        return n
+
+    def run(self, t0: float) -> BuildResult:
+        st = self.state
+        TRACKER.memo.clear()
+        env = _env_digest()
+        full = st.fresh or st.get_meta("env") != env or st.get_meta("dirty") == b"1"
+        prev_files = {} if full else st.files()
+        files = scan(self.src, prev_files, self.hint, self.verify)
+        t = self._lap("scan", t0)
+
+        config, config_bytes = load_config(self.src)
+        config_digest = digest_bytes(config_bytes)
+        order_digest = b""
+        ov = {k: v for k, v in self.overrides.items() if v is not None}
+        if ov:
+            config = dataclasses.replace(config, **ov)
+        sources, parse_cache = load_sources(self.src, files, {} if full else st.parsed())
+        data = load_data(self.src, files)
+        site = build_site(config, sources, data, self.now, config_digest)
+        parse_cache = parse_rows(sources, parse_cache)
+        # Neighbours (prev/next) only change when the order of published pages does.
+        order_digest = digest([p.id for p in site.regular_pages])
+        # Pager and member-list keys of a list page only change when its lists do.
+        list_digests = {
+            p.id: digest(
+                [[q.id for q in seq] for seq in (p.pages, p.regular_pages, p.regular_pages_recursive, p.sections)]
+            )
+            for p in site.pages
+            if p.kind != "page"
+        }
+        t = self._lap("model", t)
+
+        layouts = {p[len("layouts/") :]: self.src / p for p in files if p.startswith("layouts/")}
+        tpl_digests = {n: digest_bytes(p.read_bytes()) for n, p in internal_templates().items()}
+        tpl_digests.update({p[len("layouts/") :]: fi.hash for p, fi in files.items() if p.startswith("layouts/")})
+        site_proxy = Tracked(("site",), site)
+        templates = Templates(layouts, tpl_digests, site_proxy, config)
+
+        def roots(key: Key) -> tuple[Any, tuple[Any, ...]]:
+            if key[0] == "p":
+                page = site.by_id.get(key[1])
+                if page is None:
+                    raise Missing
+                return page, key[2:]
+            if key[0] == "site":
+                return site, key[1:]
+            raise Missing
+
+        memo = TRACKER.memo
+
+        def current(key: Key) -> bytes:
+            d = memo.get(key)
+            if d is None:
+                d = tpl_digests.get(key[1], MISSING_DIGEST) if key[0] == "tpl" else resolve(key, roots)
+                memo[key] = d
+            return d
+
+        def make_renderer() -> Any:
+            # Imported on first use: a build that renders no markdown never loads markdown-it/Pygments.
+            from ripple.site.markdown import Renderer
+
+            return Renderer(
+                style=config.highlight_style,
+                no_classes=config.highlight_no_classes,
+                toc_start=config.toc_start,
+                toc_end=config.toc_end,
+                toc_ordered=config.toc_ordered,
+                summary_length=config.summary_length,
+            )
+
+        md_env = digest(
+            [
+                env.hex(),
+                config.highlight_style,
+                config.highlight_no_classes,
+                config.toc_start,
+                config.toc_end,
+                config.toc_ordered,
+                config.summary_length,
+            ]
+        )
+        cc = ContentCache(
+            self.src,
+            site,
+            templates,
+            make_renderer,
+            md_env,
+            lambda f: files[f].hash,
+            (lambda pid: None) if full else st.content_entry,
+            current,
+        )
+        site.content_fn = cc
+
+        # Which recorded keys changed since the last build. Keys that cannot have changed (a page's
+        # own fields when its file did not change, neighbours when the order did not) are not loaded.
+        changed_ids: dict[int, bytes] = {}
+        if not full:
+            if st.get_meta("config") == config_digest:
+                touched = [
+                    "page:" + p[len("content/") :]
+                    for p in set(files) ^ set(prev_files)
+                    | {p for p, fi in files.items() if p in prev_files and prev_files[p][2] != fi.hash}
+                    if p.startswith("content/")
+                ]
+                old_lists = loads(st.get_meta("lists") or dumps({}))
+                moved = [pid for pid, d in list_digests.items() if old_lists.get(pid) != d]
+                moved += [pid for pid in old_lists if pid not in list_digests]
+                rows_ = st.keys_to_check(touched, st.content_with_deps(), st.get_meta("order") != order_digest, moved)
+            else:
+                rows_ = st.all_keys()
+            for i, text, stored in rows_:
+                d = current(key_from_json(orjson.loads(text)))
+                if d != stored:
+                    changed_ids[i] = d
+        t = self._lap("verify", t)
+
+        prev = {} if full and st.fresh else st.outputs()
+        result = self._outputs(site, templates, site_proxy, prev, full, changed_ids)
+        t = self._lap("render", t)
+        outputs, to_write, rendered = result
+        outputs.update(self._static(files, prev, outputs, to_write, full))
+
+        stale = sorted(p for p in prev if p not in outputs)
+        # From here on we write: mark the state dirty so an interrupted write forces a full rebuild.
+        st.set_dirty(True)
+        _write_all(self.out, to_write)
+        for path in stale:
+            _remove(self.out, path)
+        t = self._lap("write", t)
+
+        # Keys: ids for new ones, fresh digests for changed ones; unreferenced ones are dropped when
+        # enough changed to make the sweep worth its cost (a dead key is only re-checked, never wrong).
+        rendered_outputs = [o for o in outputs.values() if not isinstance(o, _Kept)]
+        bulk = full or len(rendered_outputs) > 200
+        key_ids: dict[str, int] = {} if full else (st.key_ids() if bulk else _LazyIds(st))
+        next_id = st.max_key_id() + 1 if not full else 1
+        new_keys: dict[int, tuple[str, bytes, str, int]] = {}
+        rows: dict[str, tuple[bytes, str, bytes, str]] = {}
+        id_memo: dict[Key, int] = {}
+        for path, o in outputs.items():
+            if isinstance(o, _Kept):
+                continue
+            ids_ = []
+            for k, d in o.deps.items():
+                i = id_memo.get(k)
+                if i is None:
+                    text = orjson.dumps(k).decode()
+                    i = key_ids.get(text)
+                    if i is None:
+                        i = next_id
+                        next_id += 1
+                        key_ids[text] = i
+                        new_keys[i] = (text, d, *_classify(k))
+                    id_memo[k] = i
+                ids_.append(i)
+            rows[path] = (o.hash, o.producer, orjson.dumps(sorted(ids_)), ",".join(sorted(o.flags)))
+        # Unreferenced keys are swept when the full id map was loaded anyway (a dead key is only
+        # re-checked now and then, never wrong).
+        dead: set[int] = set()
+        if bulk and not full:
+            referenced: set[int] = set()
+            for o in outputs.values():
+                if isinstance(o, _Kept):
+                    referenced.update(orjson.loads(o.row.deps))
+            for _, _, ids_blob, _ in rows.values():
+                referenced.update(orjson.loads(ids_blob))
+            dead = {i for i in key_ids.values() if i not in referenced}
+        live_content = {p.id for p in site.pages if p.source is not None}
+        new_files = {p: (fi.size, fi.mtime, fi.hash) for p, fi in files.items()}
+        st.commit(
+            meta={"env": env, "config": config_digest, "order": order_digest, "lists": dumps(list_digests)},
+            files={p: v for p, v in new_files.items() if prev_files.get(p) != v},
+            gone_files=[p for p in prev_files if p not in new_files],
+            parsed=parse_cache,
+            content=cc.new,
+            content_live=live_content,
+            new_keys=new_keys,
+            changed_keys={i: d for i, d in changed_ids.items() if i not in dead},
+            dead_keys=dead,
+            outputs=rows,
+            deleted=stale,
+            reset=full,
+        )
+        self._lap("commit", t)
+        return BuildResult(
+            outputs=len(outputs),
+            written=sorted(to_write),
+            deleted=stale,
+            rendered=rendered,
+            markdown_rendered=cc.rendered,
+            full=full,
+            seconds=time.perf_counter() - t0,
+            next_change=site.next_change,
+            timings=self.timings,
+        )
+
+    def _outputs(
+        self,
+        site: Site,
+        templates: Templates,
+        site_proxy: Tracked,
+        prev: dict[str, Any],
+        full: bool,
+        changed_ids: dict[int, bytes],
+    ) -> tuple[dict[str, Any], dict[str, bytes], int]:
+        r = OutputRenderer(site, templates, site_proxy)
+        specs = output_specs(site, templates)
+        outputs: dict[str, Any] = {}
+        to_write: dict[str, bytes] = {}
+        changed = set(changed_ids)
+        count = [0]
+        total = len(specs)
+
+        def one(path: str, prod: Producer) -> Any:
+            ps = orjson.dumps(prod).decode()
+            row = prev.get(path)
+            if (
+                not full
+                and row is not None
+                and row.producer == ps
+                and (not changed or changed.isdisjoint(orjson.loads(row.deps)))
+            ):
+                outputs[path] = _Kept(row)
+                return outputs[path]
+            data, deps, flags = r.render(prod)
+            h = digest_bytes(data)
+            outputs[path] = o = _New(h, ps, deps, flags)
+            if row is None or row.hash != h or full:
+                to_write[path] = data
+            count[0] += 1
+            return o
+
+        lists: list[str] = []
+        for done, (path, prod) in enumerate(specs.items(), 1):
+            o = one(path, prod)
+            if prod[0] == "list" and "paginate" in o.flags:
+                lists.append(prod[1])
+            if self.progress and done % 200 == 0:
+                self.progress(done, total)
+        for pid in lists:
+            for path, prod in pager_specs(site, pid).items():
+                if path not in specs:
+                    one(path, prod)
+        if self.progress:
+            self.progress(total, total)
+        return outputs, to_write, count[0]
+
+    def _static(
+        self,
+        files: dict[str, FileInfo],
+        prev: dict[str, Any],
+        outputs: dict[str, Any],
+        to_write: dict[str, bytes],
+        full: bool,
+    ) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        for path, fi in files.items():
+            if not path.startswith("static/"):
+                continue
+            rel = path[len("static/") :]
+            if rel in outputs:
+                continue  # generated pages win over static files, as in Hugo
+            ps = orjson.dumps(("static", path)).decode()
+            row = prev.get(rel)
+            o = _New(fi.hash, ps, {}, set())
+            extra[rel] = o
+            if full or row is None or row.hash != fi.hash:
+                to_write[rel] = (self.src / path).read_bytes()
+        return extra
+
+
+#: Page fields computed from the page's own file and the config alone (get_terms too: a term page
+#: exists for every term the page has).
+_LOCAL = {
+    "title",
+    "link_title",
+    "date",
+    "lastmod",
+    "publish_date",
+    "expiry_date",
+    "draft",
+    "weight",
+    "slug",
+    "description",
+    "type",
+    "layout",
+    "section",
+    "file",
+    "aliases",
+    "params",
+    "permalink",
+    "rel_permalink",
+    "kind",
+    "id",
+    "is_home",
+    "is_page",
+    "is_section",
+    "is_node",
+}
+#: Page fields computed from its rendered markdown (local unless its shortcodes read other things).
+_MARKDOWN = {"content", "summary", "truncated", "toc", "table_of_contents", "word_count", "reading_time", "plain"}
+_NEIGHBOURS = {"prev", "next", "prev_in_section", "next_in_section"}
+_LISTS = {"pages", "regular_pages", "regular_pages_recursive", "sections"}
+OTHER, LOCAL, MARKDOWN, NEIGHBOUR, LIST = 0, 1, 2, 3, 4
+
+
+def _classify(k: Key) -> tuple[str, int]:
+    """(root, class) of a key, which decides when a later build must re-check it."""
+    if k[0] == "p" and k[1].startswith("page:") and len(k) >= 3:
+        s = k[2]
+        if len(k) == 3 and s in _LOCAL:
+            return k[1], LOCAL
+        if len(k) == 3 and s in _MARKDOWN:
+            return k[1], MARKDOWN
+        if len(k) == 3 and s in _NEIGHBOURS:
+            return k[1], NEIGHBOUR
+        if type(s) is tuple and s[0] == "get_terms":
+            return k[1], LOCAL
+    if k[0] == "p" and len(k) >= 4 and (k[2] in _LISTS or (type(k[2]) is tuple and k[2][0] == "pager")):
+        return k[1], LIST
+    return "", OTHER
+
+
+class _LazyIds(dict):  # type: ignore[type-arg]
+    """Key text -> id, looked up in the state one key at a time (cheap when few outputs changed)."""
+
+    def __init__(self, st: State) -> None:
+        super().__init__()
+        self.st = st
+
+    def get(self, text: str, default: Any = None) -> Any:
+        if text in self:
+            return self[text]
+        i = self.st.key_id(text)
+        if i is not None:
+            self[text] = i
+        return i if i is not None else default
+
+
+class _Kept:
+    __slots__ = ("flags", "row")
+
+    def __init__(self, row: Any) -> None:
+        self.row = row
+        self.flags = set(row.flags.split(",")) if row.flags else set()
+
+
+@dataclass(slots=True)
+class _New:
+    hash: bytes
+    producer: str
+    deps: dict[Key, bytes]
+    flags: set[str]
+
+
+def _write_all(out: Path, files: dict[str, bytes]) -> None:
+    # No temp-file-and-rename: the state is marked dirty first, so an interrupted write makes the
+    # next build a full one that rewrites every output.
+    dirs = sorted({os.path.dirname(p) for p in files})
+    for d in dirs:
+        os.makedirs(out / d, exist_ok=True)
+    for path in sorted(files):
+        with open(out / path, "wb") as f:
+            f.write(files[path])
+
+
+def _remove(out: Path, rel: str) -> None:
+    p = out / rel
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        return
+    d = p.parent
+    while d != out and d.is_dir():
+        try:
+            d.rmdir()
+        except OSError:
+            break
+        d = d.parent

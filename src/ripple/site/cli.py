@@ -1,0 +1,107 @@
+"""The ``site`` command group: ``build SRC OUT`` and ``new SRC``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from ripple.errors import RippleError
+
+
+@click.group(name="site")
+def site() -> None:
+    """Build static sites from Hugo-style content, incrementally."""
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+
+
+@site.command()
+@click.argument("src", type=click.Path(file_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success (for scripts).")
+@click.option("--drafts", "-D", is_flag=True, default=None, help="Include drafts.")
+@click.option("--future", "-F", is_flag=True, default=None, help="Include content dated in the future.")
+@click.option("--expired", "-E", is_flag=True, default=None, help="Include expired content.")
+@click.option("--verify", is_flag=True, help="Re-hash every source file instead of trusting size and mtime.")
+@click.option("--now", "now", default=None, help="Build as of this ISO 8601 time (default: now).")
+@click.option("--changed", multiple=True, help="A changed source path (a hint; may repeat).")
+def build(
+    src: str,
+    out: str,
+    quiet: bool,
+    drafts: bool | None,
+    future: bool | None,
+    expired: bool | None,
+    verify: bool,
+    now: str | None,
+    changed: tuple[str, ...],
+) -> None:
+    """Build the site in SRC into OUT (only what changed since the last build)."""
+    from ripple.site.build import build as run
+
+    when = _parse_now(now)
+    try:
+        if quiet:
+            res = run(
+                src,
+                out,
+                now=when,
+                changed=changed or None,
+                verify=verify,
+                build_drafts=drafts,
+                build_future=future,
+                build_expired=expired,
+            )
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(
+                TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+            ) as bar:
+                task = bar.add_task("render", total=None)
+
+                def tick(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                res = run(
+                    src,
+                    out,
+                    now=when,
+                    changed=changed or None,
+                    verify=verify,
+                    build_drafts=drafts,
+                    build_future=future,
+                    build_expired=expired,
+                    progress=tick,
+                )
+    except RippleError as e:
+        raise click.ClickException(str(e)) from None
+    if not quiet:
+        kind = "full" if res.full else "incremental"
+        click.echo(
+            f"{kind} build: {res.outputs} outputs, {len(res.written)} written, {len(res.deleted)} deleted, "
+            f"{res.rendered} rendered in {res.seconds:.2f}s"
+        )
+        if res.next_change:
+            click.echo(f"next scheduled change: {res.next_change.isoformat()} (rebuild then)")
+
+
+@site.command()
+@click.argument("src", type=click.Path(file_okay=False))
+def new(src: str) -> None:
+    """Create a starter site in SRC."""
+    from ripple.site.scaffold import new_site
+
+    try:
+        made = new_site(src)
+    except RippleError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"created {len(made)} files in {src}; build it with: ripple site build {src} {src}/public")

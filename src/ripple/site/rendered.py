@@ -1,0 +1,28 @@
+"""What a content file renders to, kept apart from the markdown pipeline so the model can use it
+without importing markdown-it and Pygments."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+_TAGS = re.compile(r"<[^>]*>")
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What one content file renders to. Hashable fields so lists can depend on parts of it."""
+
+    content: str
+    summary: str
+    truncated: bool
+    toc: str
+    word_count: int
+    reading_time: int
+
+
+def plain_text(html_text: str) -> str:
+    """Content without tags and entities, whitespace collapsed (Hugo's ``.Plain``)."""
+    return _WS.sub(" ", html.unescape(_TAGS.sub(" ", html_text))).strip()

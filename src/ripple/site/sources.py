@@ -1,0 +1,158 @@
+"""Reading the source folder: which files exist, which changed (stat first, then content hash), the
+parsed front matter of content files (cached by hash) and the data files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ripple.site.content import CONTENT_EXTS, Source
+from ripple.site.errors import BuildError
+from ripple.site.frontmatter import load_json, load_toml, load_yaml, split
+from ripple.site.state import dumps, loads
+from ripple.site.tracking import digest_bytes
+
+DIRS = ("content", "layouts", "data", "static")
+
+
+@dataclass(slots=True)
+class FileInfo:
+    size: int
+    mtime: int
+    hash: bytes
+
+
+def _walk(root: Path) -> list[str]:
+    out: list[str] = []
+    if not root.is_dir():
+        return out
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = os.path.relpath(dirpath, root)
+        for f in filenames:
+            if f.startswith(".") or f.endswith("~"):
+                continue
+            out.append(f if rel == "." else f"{rel}/{f}".replace(os.sep, "/"))
+    return sorted(out)
+
+
+def scan(
+    src: Path,
+    previous: dict[str, tuple[int, int, bytes]],
+    hint: set[str] | None,
+    verify: bool,
+) -> dict[str, FileInfo]:
+    """Every source file (``content/...``, ``layouts/...``, ``data/...``, ``static/...``) with its hash.
+
+    A file whose size and mtime match the last build keeps its recorded hash unless it is in
+    ``hint`` or ``verify`` is set; everything else is read and hashed, so a missing hint costs
+    time, never correctness of what changed content-wise.
+    """
+    files: dict[str, FileInfo] = {}
+    for d in DIRS:
+        for rel in _walk(src / d):
+            path = f"{d}/{rel}"
+            full = os.path.join(src, path)
+            st = os.stat(full)
+            prev = previous.get(path)
+            if (
+                prev
+                and not verify
+                and prev[0] == st.st_size
+                and prev[1] == st.st_mtime_ns
+                and not (hint and path in hint)
+            ):
+                files[path] = FileInfo(st.st_size, st.st_mtime_ns, prev[2])
+            else:
+                with open(full, "rb") as f:
+                    files[path] = FileInfo(st.st_size, st.st_mtime_ns, digest_bytes(f.read()))
+    return files
+
+
+def read_source(src: Path, rel: str) -> Source:
+    """Parse one content file; raises :class:`BuildError` with file and line for bad front matter."""
+    file = f"content/{rel}"
+    try:
+        text = (src / file).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BuildError(f"not UTF-8 text: {e.reason}", file=file) from None
+    text = text.replace("\r\n", "\n")
+    fm, body, body_line = split(text, file=file)
+    fm_text = "\n".join(text.split("\n")[: max(0, body_line - 1)])
+    return Source(rel, fm, body, body_line, fm_text)
+
+
+def load_sources(
+    src: Path, files: dict[str, FileInfo], cache: dict[str, tuple[bytes, bytes]]
+) -> tuple[dict[str, Source], dict[str, tuple[bytes, bytes]]]:
+    """Content sources by path (relative to content/), re-parsing only files whose hash changed.
+
+    Returns the sources and ``path -> (hash, b"")`` for every content file (see :func:`parse_rows`);
+    bodies of cached files are loaded lazily (``Source.body`` is ``None`` until needed).
+    """
+    sources: dict[str, Source] = {}
+    new_cache: dict[str, tuple[bytes, bytes]] = {}
+    for path, info in files.items():
+        if not path.startswith("content/") or not path.endswith(CONTENT_EXTS):
+            continue
+        rel = path[len("content/") :]
+        hit = cache.get(path)
+        if hit and hit[0] == info.hash:
+            fm, fm_text, body_line, fields, fields_config = loads(hit[1])
+            sources[rel] = Source(rel, fm, None, body_line, fm_text, fields, fields_config, dirty=False)
+        else:
+            sources[rel] = read_source(src, rel)
+        new_cache[path] = (info.hash, b"")
+    return sources, new_cache
+
+
+def parse_rows(sources: dict[str, Source], cache: dict[str, tuple[bytes, bytes]]) -> dict[str, tuple[bytes, bytes]]:
+    """The parse cache rows to store: re-pickled for sources parsed or re-derived this build, empty
+    (meaning "unchanged, keep the stored row") for the rest."""
+    out = dict(cache)
+    for rel, s in sources.items():
+        if s.dirty:
+            path = "content/" + rel
+            out[path] = (cache[path][0], dumps((s.fm, s.text, s.body_line, s.fields, s.fields_config)))
+    return out
+
+
+def load_data(src: Path, files: dict[str, FileInfo]) -> dict[str, Any]:
+    """``data/**/*.{yaml,yml,toml,json}`` as nested mappings (``data/a/b.yaml`` is ``data.a.b``).
+
+    Raises :class:`BuildError` with file and line for unparsable files.
+    """
+    data: dict[str, Any] = {}
+    for path in files:
+        if not path.startswith("data/"):
+            continue
+        rel = path[len("data/") :]
+        stem, _, ext = rel.rpartition(".")
+        if ext not in ("yaml", "yml", "toml", "json"):
+            continue
+        text = (src / path).read_text("utf-8")
+        if ext == "toml":
+            value = load_toml(text, file=path)
+        elif ext == "json":
+            value = load_json(text, file=path)
+        else:
+            value = load_yaml(text, file=path)
+        node = data
+        parts = stem.split("/")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _plain(value)
+    return data
+
+
+def _plain(v: Any) -> Any:
+    # Data is hashed canonically; keep only JSON-like values (dates become ISO strings).
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v

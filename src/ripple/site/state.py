@@ -1,0 +1,200 @@
+"""The build state: one SQLite file under the output's state folder (``OUT/.ripple/site.db``).
+
+It holds the source index (stat + hash), cached front matter parses and rendered markdown, every
+dependency key with the digest it had at the last build, and each output with its producer, digest
+and the ids of the keys it read. A cold process reads it and carries on where the last build stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from ripple.errors import StateError, StateTooNew
+
+SCHEMA_VERSION = 4
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, hash BLOB);
+CREATE TABLE IF NOT EXISTS parsed (path TEXT PRIMARY KEY, hash BLOB, data BLOB);
+CREATE TABLE IF NOT EXISTS content (id TEXT PRIMARY KEY, fhash BLOB, env BLOB, deps BLOB, data BLOB);
+CREATE TABLE IF NOT EXISTS keys (id INTEGER PRIMARY KEY, key TEXT UNIQUE, digest BLOB, root TEXT, cls INTEGER);
+CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, hash BLOB, producer TEXT, deps BLOB, flags TEXT);
+"""
+
+
+class OutputRow:
+    __slots__ = ("deps", "flags", "hash", "producer")
+
+    def __init__(self, hash: bytes, producer: str, deps: bytes, flags: str) -> None:
+        self.hash = hash
+        self.producer = producer
+        self.deps = deps  # orjson list of key ids, decoded lazily
+        self.flags = flags
+
+
+class State:
+    """Open (creating if needed) the state database at ``path``.
+
+    Raises :class:`ripple.errors.StateTooNew` for a state written by a newer schema and
+    :class:`ripple.errors.StateError` when the file cannot be opened.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            v = self.get_meta("schema")
+            if v is not None and int(v) < SCHEMA_VERSION:
+                # An older layout: start over (the next build is a full one).
+                for table in ("meta", "files", "parsed", "content", "keys", "outputs"):
+                    self.db.execute(f"DROP TABLE IF EXISTS {table}")
+                self.db.executescript(_SCHEMA)
+                v = None
+            self.db.execute("CREATE INDEX IF NOT EXISTS keys_by_class ON keys (cls, root)")
+        except (OSError, sqlite3.Error) as e:
+            raise StateError(f"cannot open site state {path}: {e}") from None
+        if v is not None and int(v) > SCHEMA_VERSION:
+            raise StateTooNew(f"site state {path} was written by a newer ripple (schema {int(v)})")
+        self.fresh = v is None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta ---------------------------------------------------------------------------------------------
+
+    def get_meta(self, k: str) -> bytes | None:
+        row = self.db.execute("SELECT v FROM meta WHERE k=?", (k,)).fetchone()
+        return row[0] if row else None
+
+    # -- loading ------------------------------------------------------------------------------------------
+
+    def files(self) -> dict[str, tuple[int, int, bytes]]:
+        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute("SELECT path, size, mtime, hash FROM files")}
+
+    def parsed(self) -> dict[str, tuple[bytes, bytes]]:
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT path, hash, data FROM parsed")}
+
+    def content_entry(self, pid: str) -> tuple[bytes, bytes, bytes, bytes] | None:
+        row = self.db.execute("SELECT fhash, env, deps, data FROM content WHERE id=?", (pid,)).fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
+
+    def all_keys(self) -> list[tuple[int, str, bytes]]:
+        """Every recorded key as (id, JSON text, digest at the last build)."""
+        return self.db.execute("SELECT id, key, digest FROM keys").fetchall()
+
+    def keys_to_check(
+        self, touched: list[str], md_deps: list[str], order_changed: bool, lists: list[str]
+    ) -> list[tuple[int, str, bytes]]:
+        """Keys that may have changed: all but page-local ones of untouched pages (class 1), markdown
+        ones of untouched pages without shortcode reads (2), neighbours when the order held (3) and
+        pager/member keys of list pages whose lists did not change (4)."""
+        q = (
+            "SELECT id, key, digest FROM keys WHERE cls=0"
+            " OR (cls IN (1, 2) AND root IN (SELECT value FROM json_each(?)))"
+            " OR (cls=2 AND root IN (SELECT value FROM json_each(?)))"
+            " OR (cls=4 AND root IN (SELECT value FROM json_each(?)))"
+        )
+        if order_changed:
+            q += " OR cls=3"
+        else:
+            q += " OR (cls=3 AND root IN (SELECT value FROM json_each(?)))"
+        args: tuple[str, ...] = (json.dumps(touched), json.dumps(md_deps), json.dumps(lists))
+        if not order_changed:
+            args += (json.dumps(touched),)
+        return self.db.execute(q, args).fetchall()
+
+    def content_with_deps(self) -> list[str]:
+        """Pages whose cached markdown read more than the file itself (shortcodes)."""
+        return [r[0] for r in self.db.execute("SELECT id FROM content WHERE deps != ?", (b"[]",))]
+
+    def key_ids(self) -> dict[str, int]:
+        return {k: i for i, k in self.db.execute("SELECT id, key FROM keys")}
+
+    def key_id(self, text: str) -> int | None:
+        row = self.db.execute("SELECT id FROM keys WHERE key=?", (text,)).fetchone()
+        return row[0] if row else None
+
+    def max_key_id(self) -> int:
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM keys").fetchone()[0]
+
+    def outputs(self) -> dict[str, OutputRow]:
+        return {
+            r[0]: OutputRow(r[1], r[2], r[3], r[4])
+            for r in self.db.execute("SELECT path, hash, producer, deps, flags FROM outputs")
+        }
+
+    # -- committing ---------------------------------------------------------------------------------------
+
+    def set_dirty(self, dirty: bool) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (b"1" if dirty else b"0",))
+
+    def commit(
+        self,
+        *,
+        meta: dict[str, Any],
+        files: dict[str, tuple[int, int, bytes]],
+        gone_files: list[str],
+        parsed: dict[str, tuple[bytes, bytes]],
+        content: dict[str, tuple[bytes, bytes, bytes, bytes]],
+        content_live: set[str],
+        new_keys: dict[int, tuple[str, bytes, str, int]],
+        changed_keys: dict[int, bytes],
+        dead_keys: set[int],
+        outputs: dict[str, tuple[bytes, str, bytes, str]],
+        deleted: list[str],
+        reset: bool = False,
+    ) -> None:
+        """Write the new state in one transaction (``reset``: replace everything, for full builds)."""
+        db = self.db
+        try:
+            db.execute("BEGIN")
+            if reset:
+                for table in ("files", "parsed", "content", "keys", "outputs"):
+                    db.execute(f"DELETE FROM {table}")
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+            db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone_files])
+            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", [(p, *v) for p, v in files.items()])
+            live = set(parsed)
+            old_parsed = {r[0] for r in db.execute("SELECT path FROM parsed")}
+            db.executemany("DELETE FROM parsed WHERE path=?", [(p,) for p in old_parsed - live])
+            db.executemany(
+                "INSERT OR REPLACE INTO parsed VALUES (?, ?, ?)", [(p, *v) for p, v in parsed.items() if v[1]]
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO content VALUES (?, ?, ?, ?, ?)", [(k, *v) for k, v in content.items()]
+            )
+            old_content = {r[0] for r in db.execute("SELECT id FROM content")}
+            db.executemany("DELETE FROM content WHERE id=?", [(p,) for p in old_content - content_live])
+            db.executemany(
+                "INSERT INTO keys VALUES (?, ?, ?, ?, ?)",
+                [(i, *v) for i, v in new_keys.items()],
+            )
+            db.executemany("UPDATE keys SET digest=? WHERE id=?", [(d, i) for i, d in changed_keys.items()])
+            db.executemany("DELETE FROM keys WHERE id=?", [(i,) for i in dead_keys])
+            db.executemany("DELETE FROM outputs WHERE path=?", [(p,) for p in deleted])
+            db.executemany(
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)", [(p, *v) for p, v in outputs.items()]
+            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (b"0",))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION).encode(),))
+            db.execute("COMMIT")
+        except sqlite3.Error as e:
+            db.execute("ROLLBACK")
+            raise StateError(f"cannot write site state {self.path}: {e}") from None
+
+
+def dumps(v: Any) -> bytes:
+    return pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(b: bytes) -> Any:
+    return pickle.loads(b)

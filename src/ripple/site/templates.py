@@ -1,0 +1,251 @@
+"""Jinja2 layouts: Hugo's lookup order, partials memoized per build, filters, and template reads
+recorded as dependencies (hits and misses alike, so adding a more specific layout re-renders)."""
+
+from __future__ import annotations
+
+import html
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jinja2
+import jinja2.bccache
+import orjson
+from markupsafe import Markup
+
+from ripple.site.errors import BuildError
+from ripple.site.tracking import MISSING_DIGEST, TRACKER, Key, Tracked, TrackedMap, wrap
+
+DEFAULTS_DIR = Path(__file__).parent / "_defaults"
+INTERNAL = "_internal/"
+
+
+def internal_templates() -> dict[str, Path]:
+    """Built-in templates (RSS, sitemap, robots, alias, shortcodes), named ``_internal/...``."""
+    out: dict[str, Path] = {}
+    for p in sorted(DEFAULTS_DIR.rglob("*")):
+        if p.is_file():
+            out[INTERNAL + p.relative_to(DEFAULTS_DIR).as_posix()] = p
+    return out
+
+
+class _Loader(jinja2.BaseLoader):
+    def __init__(self, files: dict[str, Path], display: dict[str, str]) -> None:
+        self.files = files
+        self.display = display
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        path = self.files.get(template)
+        if path is None:
+            raise jinja2.TemplateNotFound(template)
+        try:
+            source = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise BuildError(f"cannot read template: {e}", file=self.display[template]) from None
+        return source, self.display[template], lambda: True
+
+
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept for the life of the process, keyed by name and source checksum, so
+    repeated builds (tests, a long-running watcher) skip Jinja's parse and compile."""
+
+    store: ClassVar[dict[str, bytes]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self.store.get(bucket.key + bucket.checksum)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key + bucket.checksum] = bucket.bytecode_to_string()
+
+
+class TrackingEnvironment(jinja2.Environment):
+    """Records every template load (``extends``/``include``/``import`` too) and lets mapping keys win
+    over method names (``data.items`` is the data key ``items``)."""
+
+    digests: dict[str, bytes]
+
+    def _load_template(self, name: str, globals: Any) -> jinja2.Template:
+        TRACKER.record_digest(("tpl", name), self.digests.get(name, MISSING_DIGEST))
+        return super()._load_template(name, globals)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        cls = obj.__class__
+        if cls is Tracked:
+            try:
+                return obj.__getattr__(attribute)
+            except AttributeError:
+                return self.undefined(obj=obj, name=attribute)
+        if cls is TrackedMap:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+class Templates:
+    """The layouts of one build: lookup, rendering with error reporting, partials."""
+
+    def __init__(self, layouts: dict[str, Path], digests: dict[str, bytes], site_proxy: Any, config: Any) -> None:
+        files = dict(internal_templates())
+        display = {n: f"ripple/site/_defaults/{n[len(INTERNAL) :]}" for n in files}
+        for name, path in layouts.items():
+            files[name] = path
+            display[name] = f"layouts/{name}"
+        self.files = files
+        self.display_names = set(display.values())
+        env = TrackingEnvironment(
+            loader=_Loader(files, display),
+            autoescape=jinja2.select_autoescape(["html", "xml", "htm"]),
+            auto_reload=False,
+            cache_size=-1,
+            keep_trailing_newline=True,
+            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+            bytecode_cache=_MemoryBytecodeCache(),
+        )
+        env.digests = digests
+        self.env = env
+        self.site = site_proxy
+        self.config = config
+        self.partial_memo: dict[tuple[Any, ...], tuple[Markup, dict[Key, bytes]]] = {}
+        env.globals.update(site=site_proxy, partial=self.partial, now=None)
+        env.filters.update(FILTERS)
+        env.filters["abs_url"] = self._abs_url
+        env.filters["rel_url"] = self._rel_url
+
+    # -- lookup ------------------------------------------------------------------------------------------
+
+    def exists(self, name: str) -> bool:
+        d = self.env.digests.get(name, MISSING_DIGEST)
+        TRACKER.record_digest(("tpl", name), d)
+        return name in self.files
+
+    def lookup(self, candidates: list[str]) -> str | None:
+        """The first existing template; every candidate tried is recorded, misses included."""
+        for name in candidates:
+            if self.exists(name):
+                return name
+        return None
+
+    # -- rendering ---------------------------------------------------------------------------------------
+
+    def render(self, name: str, ctx: dict[str, Any]) -> str:
+        """Render a template. Raises :class:`BuildError` with the template file and line on failure."""
+        try:
+            return self.env.get_template(name).render(ctx)
+        except BuildError:
+            raise
+        except jinja2.TemplateSyntaxError as e:
+            raise BuildError(f"template syntax error: {e.message}", file=e.filename or name, line=e.lineno) from None
+        except Exception as e:
+            file, line = self._where(e, name)
+            msg = e.message if isinstance(e, jinja2.TemplateError) and e.message else f"{type(e).__name__}: {e}"
+            raise BuildError(f"template error: {msg}", file=file, line=line) from None
+
+    def _where(self, e: BaseException, name: str) -> tuple[str, int | None]:
+        for fr in reversed(traceback.extract_tb(e.__traceback__)):
+            if fr.filename in self.display_names:
+                return fr.filename, fr.lineno
+        return f"layouts/{name}", None
+
+    def partial(self, name: str, context: Any = None) -> Markup:
+        """``partial("sidebar.html", page)``: render ``layouts/partials/<name>`` once per build per
+        argument and replay its recorded reads into every caller (Hugo's partialCached, made safe)."""
+        if not name.endswith((".html", ".xml", ".txt", ".json")):
+            name += ".html"
+        tname = name if name.startswith(INTERNAL) else "partials/" + name
+        ck = _ctx_key(context)
+        memo_key = (tname, ck) if ck is not None else None
+        if memo_key is not None and memo_key in self.partial_memo:
+            out, deps = self.partial_memo[memo_key]
+            TRACKER.merge(deps)
+            return out
+        TRACKER.push()
+        try:
+            if not self.exists(tname):
+                raise jinja2.TemplateNotFound(tname)
+            ctx = {"ctx": context}
+            if isinstance(context, Tracked):
+                ctx["page"] = context
+            out = Markup(self.env.get_template(tname).render(ctx))
+        finally:
+            rec = TRACKER.pop()
+        if memo_key is not None:
+            self.partial_memo[memo_key] = (out, rec.deps)
+        TRACKER.merge(rec.deps)
+        return out
+
+    def _abs_url(self, path: str) -> str:
+        root = wrap(("site", "base_url"), self.config.base_url)
+        return root.rstrip("/") + "/" + str(path).lstrip("/")
+
+    def _rel_url(self, path: str) -> str:
+        base = wrap(("site", "base_url"), self.config.base_url)  # recorded: the path comes from it
+        return _path_of(base) + "/" + str(path).lstrip("/")
+
+
+def _path_of(base_url: str) -> str:
+    url = base_url
+    if "://" in url:
+        url = "/" + url.split("://", 1)[1].partition("/")[2]
+    return "/" + url.strip("/") if url.strip("/") else ""
+
+
+def _ctx_key(v: Any) -> Any:
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return ("v", v)
+    if isinstance(v, Tracked):
+        return ("t", v._key)
+    return None  # unhashable argument: render without memo
+
+
+# --- filters ---------------------------------------------------------------------------------------------
+
+
+def _date(v: Any, fmt: str = "%Y-%m-%d") -> str:
+    if v is None or v == "":
+        return ""
+    if isinstance(v, datetime):
+        return v.strftime(fmt)
+    return str(v)
+
+
+def _rfc822(v: Any) -> str:
+    return v.strftime("%a, %d %b %Y %H:%M:%S %z") if isinstance(v, datetime) else ""
+
+
+def _iso(v: Any) -> str:
+    return v.isoformat() if isinstance(v, datetime) else ""
+
+
+def _xml_escape(v: Any) -> Markup:
+    return Markup(html.escape(str(v), quote=True))
+
+
+def _plainify(v: Any) -> str:
+    import re
+
+    return re.sub(r"<[^>]*>", "", str(v))
+
+
+def _jsonify(v: Any) -> Markup:
+    return Markup(orjson.dumps(v, option=orjson.OPT_SORT_KEYS, default=str).decode())
+
+
+def _count(v: Any) -> int:
+    return len(v)
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "date_format": _date,
+    "rfc822": _rfc822,
+    "iso": _iso,
+    "xml_escape": _xml_escape,
+    "plainify": _plainify,
+    "jsonify": _jsonify,
+    "count": _count,
+}
