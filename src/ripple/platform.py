@@ -22,7 +22,7 @@ from ripple.dispatch.dispatcher import Delivery, Dispatcher, pool_invoker
 #: Upper bound on one wait, so a stop request or a changed file is noticed promptly.
 MAX_WAIT_S = 0.5
 #: Lanes and queued events run side by side, up to this many at once (sandboxes do the work).
-DISPATCH_WORKERS = 8
+DISPATCH_WORKERS = 4  # threads mostly wait on sandboxes; more only adds lock traffic on 2 cores
 
 
 class Platform:

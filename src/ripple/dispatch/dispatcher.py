@@ -262,8 +262,11 @@ class Dispatcher:
         def fetch(after: int, limit: int) -> tuple[list[Change], int]:
             out: list[Change] = []
             examined = after
+            # Unfiltered (one shard, one lane), every record read is wanted: read only as many as
+            # asked, or the rest would be decoded now and again on the next call.
+            want = min(PAGE, max(limit, 1)) if not shard and n == 1 else PAGE
             while len(out) < limit:
-                page = self._log.read(examined, sources=src, limit=PAGE)
+                page = self._log.read(examined, sources=src, limit=want)
                 if not page:
                     break
                 for c in page:

@@ -153,6 +153,9 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Threads of one process queue here instead of in SQLite's busy handler, whose back-off
+        # sleeps (1, 2, 5 ... 25 ms) would show up as tail latency.
+        self._write_lock = threading.Lock()
         self._init_schema()
 
     # -- connections ------------------------------------------------------------------------------
@@ -235,25 +238,29 @@ class Database:
         if con.in_transaction:  # nested use joins the outer transaction
             yield con
             return
+        self._write_lock.acquire()
         try:
-            con.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise translate(e, self.folder) from e
-        self._local.pending = pending = []
-        self._local.txn = txn = {}
-        try:
-            yield con
-            for flush in txn.get("before_commit", ()):
-                flush()
-            con.execute("COMMIT")
-        except BaseException as e:
-            self._local.pending = None
-            self._local.txn = None
-            with contextlib.suppress(sqlite3.Error):
-                con.execute("ROLLBACK")
-            if isinstance(e, sqlite3.Error | OSError):
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
                 raise translate(e, self.folder) from e
-            raise
+            self._local.pending = pending = []
+            self._local.txn = txn = {}
+            try:
+                yield con
+                for flush in txn.get("before_commit", ()):
+                    flush()
+                con.execute("COMMIT")
+            except BaseException as e:
+                self._local.pending = None
+                self._local.txn = None
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error | OSError):
+                    raise translate(e, self.folder) from e
+                raise
+        finally:
+            self._write_lock.release()
         self._local.pending = None
         self._local.txn = None
         for fn in dict.fromkeys(pending):  # each distinct hook once, in order
