@@ -216,3 +216,14 @@ def test_generated_events_have_the_change_log_shapes(run, tmp_path):
     assert sched["resources"][0].endswith(":rule/nightly") and sched["detail"] == {}
     bad = run("generate-event", "dynamodb-insert", "--keys", '{"Id": 1e400}', ok=False)
     assert bad.exit_code == 1 and "error:" in bad.output
+
+
+def test_state_option_does_not_leak_into_the_calling_process(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("RIPPLE_STATE", raising=False)
+    res = CliRunner().invoke(main, ["--state", str(tmp_path / "s"), "status"])
+    assert res.exit_code == 0 and "RIPPLE_STATE" not in os.environ
+    monkeypatch.setenv("RIPPLE_STATE", "/elsewhere")
+    CliRunner().invoke(main, ["--state", str(tmp_path / "s"), "status"])
+    assert os.environ["RIPPLE_STATE"] == "/elsewhere"

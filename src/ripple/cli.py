@@ -77,8 +77,17 @@ class RippleGroup(click.Group):
 def main(ctx: click.Context, state: str | None, as_json: bool) -> None:
     """ripple: reactive functions on your own machines, the AWS Lambda model without AWS."""
     if state:
-        # Every subcommand, and every sandbox they start, finds the same state folder.
+        # Every subcommand, and every sandbox they start, finds the same state folder; restored when
+        # the command ends, for callers that run commands in-process (tests, scripts).
+        previous = os.environ.get("RIPPLE_STATE")
         os.environ["RIPPLE_STATE"] = state
+        ctx.call_on_close(
+            lambda: (
+                os.environ.__setitem__("RIPPLE_STATE", previous)
+                if previous is not None
+                else os.environ.pop("RIPPLE_STATE", None)
+            )
+        )
     ctx.obj = Ctx(state, as_json)
     ctx.call_on_close(lambda: ctx.obj._client and ctx.obj._client.close())
 
