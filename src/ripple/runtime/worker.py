@@ -72,13 +72,25 @@ def _confine(spec: dict[str, Any]) -> None:
         with open(procs, "w") as f:
             f.write(str(os.getpid()))
     tmp_mb = spec.get("tmp_mb")
-    # The function's code and the state folder its handler's client opens stay visible even when
-    # they live under /tmp (tests put them there).
-    visible = [spec["root"], spec["env"].get("RIPPLE_STATE", "")]
-    if tmp_mb and not _private_tmp(int(tmp_mb), [p for p in visible if p]):
+    if tmp_mb and not _private_tmp(int(tmp_mb), _visible_under_tmp(spec)):
         # No mount namespace here (not root): a private directory via TMPDIR, its size unbounded.
         os.makedirs(spec["tmp_fallback"], exist_ok=True)
         spec["env"]["TMPDIR"] = spec["tmp_fallback"]
+
+
+def _visible_under_tmp(spec: dict[str, Any]) -> list[str]:
+    """Folders under /tmp that must stay visible through the sandbox's private /tmp: the function's
+    code, the state folder its handler's client opens, and the interpreter and its import path (a
+    checkout or virtualenv under /tmp, as in CI or tests). Only the outermost of nested folders."""
+    wanted = [spec["root"], spec["env"].get("RIPPLE_STATE", ""), sys.prefix, sys.base_prefix, *sys.path]
+    real = {os.path.realpath(p) for p in wanted if p and os.path.isdir(p)}
+    # /tmp itself is never re-exposed: that would undo the private /tmp.
+    under = sorted(p for p in real if p.startswith("/tmp/"))
+    out: list[str] = []
+    for p in under:  # sorted, so a parent comes before its children
+        if not any(p == q or p.startswith(q + "/") for q in out):
+            out.append(p)
+    return out
 
 
 def _private_tmp(size_mb: int, visible: list[str]) -> bool:
