@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ripple.errors import NotFound
 from ripple.store.embedded.blobs import BlobFolder
 from ripple.store.embedded.changelog import DEFAULT_RETENTION_S, EmbeddedChangeLog
 from ripple.store.embedded.db import Database, ensure_folder, translate
@@ -53,7 +54,7 @@ class EmbeddedStore(EmbeddedObjects, EmbeddedTables, EmbeddedRecords):
         if source.startswith("stream:"):
             name = source[7:]
             if name not in self._stream_retention:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(NotFound):  # a deleted stream's records use the default
                     self._stream_retention[name] = self.describe_stream(name).retention_s
             return self._stream_retention.get(name, self.retention_s)
         return self.retention_s
