@@ -48,18 +48,17 @@ def build(
     from ripple.site.build import build as run
 
     when = _parse_now(now)
+    options = dict(
+        now=when,
+        changed=changed or None,
+        verify=verify,
+        build_drafts=drafts,
+        build_future=future,
+        build_expired=expired,
+    )
     try:
         if quiet:
-            res = run(
-                src,
-                out,
-                now=when,
-                changed=changed or None,
-                verify=verify,
-                build_drafts=drafts,
-                build_future=future,
-                build_expired=expired,
-            )
+            res = run(src, out, **options)
         else:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -71,17 +70,7 @@ def build(
                 def tick(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
 
-                res = run(
-                    src,
-                    out,
-                    now=when,
-                    changed=changed or None,
-                    verify=verify,
-                    build_drafts=drafts,
-                    build_future=future,
-                    build_expired=expired,
-                    progress=tick,
-                )
+                res = run(src, out, progress=tick, **options)
     except RippleError as e:
         raise click.ClickException(str(e)) from None
     if not quiet:
