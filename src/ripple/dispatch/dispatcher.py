@@ -106,6 +106,7 @@ class Dispatcher:
         self._on_delivery = on_delivery
         self.triggers: dict[str, Trigger] = {t.name: t for t in triggers}
         self._lanes: dict[str, list[tuple[str, LaneRunner]]] = {}
+        self._started = False
         self._invoke_triggers: dict[str, Trigger] = {}  # "function:invoke" queues for Event invokes
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ripple-dispatch") if workers > 1 else None
 
@@ -149,6 +150,7 @@ class Dispatcher:
         anything is invoked, so writes made after this call are seen. Triggers that ran before keep
         their checkpoints. Raises NotFound for a trigger on a missing table or stream."""
         now = self._clock()
+        self._started = True
         for t in self.triggers.values():
             if t.polled:
                 self._lanes_of(t)
@@ -160,6 +162,8 @@ class Dispatcher:
     def step(self) -> tuple[float, float]:
         """Do everything due now. Returns ``(work, timer)``: when retries, batching windows or new
         async events are next due, and when the next schedule fires (``inf``: nothing pending)."""
+        if not self._started:
+            self.start()
         now = self._clock()
         seen = self._log.latest()
         work = timer = INF
@@ -340,10 +344,7 @@ class Dispatcher:
     def _intake(self, t: Trigger, now: float) -> float:
         """Move matching new records of ``t``'s source into its async queue."""
         saved = self._checkpoint(t.name, "")
-        if saved is None:
-            with self._db.write() as con:
-                self._save(con, t.name, "", self._start(t))
-            return now
+        assert saved is not None  # start() pinned it
         position = saved[0]
         changes = self._log.read(position, sources=[t.log_source], limit=PAGE)
         if not changes:
@@ -484,11 +485,7 @@ class Dispatcher:
     def _tick(self, t: Trigger, now: float) -> float:
         assert t.schedule is not None
         saved = self._checkpoint(t.name, "")
-        if saved is None:
-            with self._db.write() as con:
-                self._save(con, t.name, "", int(now * 1000))
-            nxt = t.schedule.next_after(now)
-            return INF if nxt is None else nxt
+        assert saved is not None  # start() pinned it
         last = saved[0] / 1000.0
         due = t.schedule.next_after(last)
         if due is None:
