@@ -228,18 +228,9 @@ class EmbeddedTables(TableStore):
             ),
         )
 
-    def _condition(
-        self,
-        condition: str | None,
-        names: dict,
-        values: dict,
-        old: dict[str, Any] | None,
-        want_item: bool,
-    ) -> None:
-        if condition is None:
-            return
-        cond = ex.compile_condition(condition, names, values)
-        if not cond.evaluate(old):
+    def _condition(self, cond: Any, old: dict[str, Any] | None, want_item: bool) -> None:
+        """Raise ConditionalCheckFailed when the compiled condition (if any) is false for ``old``."""
+        if cond is not None and not cond.evaluate(old):
             raise ConditionalCheckFailed(item=old if want_item else None)
 
     def put_item(
@@ -259,14 +250,15 @@ class EmbeddedTables(TableStore):
         av = vals.item_to_av_checked(item)
         new_raw = _encode_av(av, item)
         names_, values_ = _expr_args(names, values)
-        ex.check_unused(names_, values_, *([ex.compile_condition(condition, names_, values_)] if condition else []))
+        cond = ex.compile_condition(condition, names_, values_) if condition is not None else None
+        ex.check_unused(names_, values_, *([cond] if cond else []))
         with self._db.write() as con:
             t = self._load(con, table)
             keys = t.keys_from_av(av)
             hk, rk = t.encode(keys, exact=False)
             old_raw = self._old(con, t, hk, rk)
             old = self._old_item(old_raw, condition is not None or return_values == "ALL_OLD")
-            self._condition(condition, names_, values_, old, return_old_on_failure)
+            self._condition(cond, old, return_old_on_failure)
             self._write(con, t, hk, rk, keys, old_raw, new_raw)
         return old if return_values == "ALL_OLD" else None
 
@@ -308,13 +300,14 @@ class EmbeddedTables(TableStore):
         _check_return("delete", return_values)
         key = vals.normalize_item(key)
         names_, values_ = _expr_args(names, values)
-        ex.check_unused(names_, values_, *([ex.compile_condition(condition, names_, values_)] if condition else []))
+        cond = ex.compile_condition(condition, names_, values_) if condition is not None else None
+        ex.check_unused(names_, values_, *([cond] if cond else []))
         with self._db.write() as con:
             t = self._load(con, table)
             hk, rk = t.encode(key, exact=True)
             old_raw = self._old(con, t, hk, rk)
             old = self._old_item(old_raw, condition is not None or return_values == "ALL_OLD")
-            self._condition(condition, names_, values_, old, return_old_on_failure)
+            self._condition(cond, old, return_old_on_failure)
             if old_raw is not None:
                 self._write(con, t, hk, rk, key, old_raw, None)
         return old if return_values == "ALL_OLD" else None
@@ -345,8 +338,7 @@ class EmbeddedTables(TableStore):
                 upd.check_keys(t.key_names)
             old_raw = self._old(con, t, hk, rk)
             old = self._old_item(old_raw, True)
-            if cond is not None and not cond.evaluate(old):
-                raise ConditionalCheckFailed(item=old if return_old_on_failure else None)
+            self._condition(cond, old, return_old_on_failure)
             base = dict(old) if old is not None else dict(key)
             new = upd.apply(base) if upd is not None else base
             new = vals.normalize_item(new)
