@@ -49,6 +49,31 @@ def test_state_from_a_newer_ripple_is_refused_untouched(tmp_path):
     assert _digest(tmp_path / "s") == before
 
 
+def test_state_from_schema_1_is_migrated_with_its_items(tmp_path):
+    with ripple.connect(tmp_path / "s") as c:
+        t = c.create_table("games", hash_key="u:S", range_key="t:N")
+        t.batch_write(puts=[{"u": f"p{i}", "t": i, "score": i * 10} for i in range(20)])
+    # Put the items back in schema 1's layout (a WITHOUT ROWID table), as an older ripple left them.
+    con = sqlite3.connect(tmp_path / "s" / DB_NAME, isolation_level=None)
+    con.executescript(
+        "BEGIN; ALTER TABLE items RENAME TO items_new;"
+        "CREATE TABLE items(tid INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL, item BLOB NOT NULL,"
+        " PRIMARY KEY(tid, hk, rk)) WITHOUT ROWID;"
+        "INSERT INTO items SELECT tid, hk, rk, item FROM items_new; DROP TABLE items_new;"
+        "PRAGMA user_version=1; COMMIT;"
+    )
+    con.close()
+    with ripple.connect(tmp_path / "s") as c:
+        t = c.table("games")
+        assert t.get({"u": "p7", "t": 7}) == {"u": "p7", "t": 7, "score": 70}
+        assert [i["t"] for i in t.query_all(key_condition="u = :u", values={":u": "p3"})] == [3]
+        t.put({"u": "p7", "t": 7, "score": 1})
+        assert t.get({"u": "p7", "t": 7})["score"] == 1 and len(list(t.scan_all())) == 20
+    con = sqlite3.connect(tmp_path / "s" / DB_NAME)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert [r[1] for r in con.execute("PRAGMA table_info(items)")] == ["id", "tid", "hk", "rk", "item"]
+
+
 def test_not_a_database(tmp_path):
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / DB_NAME).write_bytes(b"this is not sqlite" * 100)

@@ -19,7 +19,7 @@ from pathlib import Path
 from ripple.errors import StateError, StateFull, StateReadOnly, StateTooNew
 
 #: Bumped whenever the schema changes; a state folder with a higher number is refused untouched.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "ripple.sqlite3"
 
 SCHEMA = """
@@ -53,12 +53,16 @@ CREATE TABLE tables(
     created REAL NOT NULL
 );
 CREATE TABLE items(
+    -- A rowid table, not WITHOUT ROWID: an index b-tree keeps whole rows in its interior pages, so
+    -- items of a few hundred bytes gave it a tiny fan-out and made random-key inserts cost twice
+    -- as much (docs/decisions/0006-items-rowid-table.md).
+    id INTEGER PRIMARY KEY,
     tid INTEGER NOT NULL,
     hk BLOB NOT NULL,
     rk BLOB NOT NULL,
     item BLOB NOT NULL,
-    PRIMARY KEY(tid, hk, rk)
-) WITHOUT ROWID;
+    UNIQUE(tid, hk, rk)
+);
 CREATE TABLE streams(
     name TEXT PRIMARY KEY,
     shards INTEGER NOT NULL,
@@ -223,8 +227,28 @@ class Database:
                 except BaseException:
                     con.execute("ROLLBACK")
                     raise
+            elif version < SCHEMA_VERSION:
+                self._migrate()
         except sqlite3.Error as e:
             raise translate(e, self.folder) from e
+
+    def _migrate(self) -> None:
+        """Bring an older schema up to date in one transaction (all or nothing)."""
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version == 1:  # items: WITHOUT ROWID -> rowid table with a unique key
+                con.execute("ALTER TABLE items RENAME TO items_v1")
+                con.execute(next(s for s in SCHEMA.split(";") if "CREATE TABLE items(" in s))
+                con.execute("INSERT INTO items(tid, hk, rk, item) SELECT tid, hk, rk, item FROM items_v1")
+                con.execute("DROP TABLE items_v1")
+                version = 2
+            con.execute(f"PRAGMA user_version={version}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     # -- transactions -----------------------------------------------------------------------------
 

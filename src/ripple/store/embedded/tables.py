@@ -94,6 +94,12 @@ class _Table:
         return {k: item[k] for k in self.key_names}
 
 
+#: Updates keep the row (and its rowid) in place; REPLACE would delete and re-insert it.
+_UPSERT = (
+    "INSERT INTO items(tid, hk, rk, item) VALUES(?,?,?,?) ON CONFLICT(tid, hk, rk) DO UPDATE SET item=excluded.item"
+)
+
+
 def _expr_args(names: Mapping[str, str] | None, values: Mapping[str, Any] | None) -> tuple[dict | None, dict | None]:
     """Copies of the request's names and values; None stays None (an empty map is an error)."""
     if names is not None and not isinstance(names, Mapping):
@@ -202,7 +208,7 @@ class EmbeddedTables(TableStore):
         elif new_raw is None:
             con.execute("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk))
         else:
-            con.execute("INSERT OR REPLACE INTO items(tid, hk, rk, item) VALUES(?,?,?,?)", (t.id, hk, rk, new_raw))
+            con.execute(_UPSERT, (t.id, hk, rk, new_raw))
         view = t.view
         if view is None:
             return
@@ -534,7 +540,7 @@ class EmbeddedTables(TableStore):
             for t, hk, rk, body, raw in keyed:
                 self._write(con, t, hk, rk, body, olds.get((t.id, hk, rk)), raw, sink)
             # Keys are distinct, so the order of the two statements does not matter.
-            con.executemany("INSERT OR REPLACE INTO items(tid, hk, rk, item) VALUES(?,?,?,?)", sink[0])
+            con.executemany(_UPSERT, sink[0])
             con.executemany("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", sink[1])
 
     def _olds(self, con: sqlite3.Connection, keys: list[tuple[int, bytes, bytes]]) -> dict[tuple, bytes]:
