@@ -613,6 +613,15 @@ def encode_key(value: Any, type: str) -> bytes:
         return bytes(value)
     if type != "N":
         raise ValidationError(f"{_INVALID}Key attributes must be of type S, N or B, not {type}")
+    if value.__class__ is int:  # timestamps and counters: no Decimal round trip
+        digits_s = str(abs(value)) if value else ""
+        sig = digits_s.rstrip("0")
+        # Out-of-range ints take the Decimal path below, which raises DynamoDB's error.
+        if value and len(sig) <= 38 and len(digits_s) <= 126:
+            body = (len(digits_s) - 1 + 0x8000).to_bytes(2, "big") + sig.encode()
+            return _POS + body if value > 0 else _NEG + bytes(0xFF - b for b in body) + b"\xff"
+        if not value:
+            return _ZERO_B
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise ValidationError(f"{_INVALID}Type mismatch for key expected: N actual: {type_of(value)}")
     d = _number(Decimal(value), "")
