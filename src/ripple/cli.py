@@ -706,48 +706,85 @@ def _delivery_line(d: Any) -> None:
     click.echo(f"{stamp}  {d.function:<20} {d.trigger:<40} {d.records:>5} record(s)  {status}")
 
 
-def _run_platform(app_spec: str | None, *, reload: bool) -> None:
+#: ``ripple dev`` serves website buckets here unless told otherwise.
+DEFAULT_HTTP_PORT = 8642
+
+
+def _http_server(platform: Any, host: str, port: int | None) -> Any:
+    """Start the HTTP server for the platform's state (None when disabled or not installed)."""
+    if port is None:
+        return None
+    try:
+        from ripple.http.server import serve_in_thread
+    except ImportError:
+        click.echo("ripple: HTTP server not installed (pip install 'ripple[http]'); website buckets are not served")
+        return None
+    server = serve_in_thread(platform.client.folder, host=host, port=port)
+    for res in platform.app.resources:
+        if res.kind == "bucket" and res.spec.get("website"):
+            click.echo(f"ripple: website bucket {res.name!r} at {server.url_for(res.name)}")
+    return server
+
+
+def _run_platform(app_spec: str | None, *, reload: bool, host: str, port: int | None) -> None:
     import threading
 
     from ripple.platform import Platform, watch
     from ripple.runtime.loader import load_app
 
-    while True:
-        app = load_app(app_spec)
-        platform = Platform(app, on_delivery=_delivery_line)
-        platform.install_signal_handlers()
-        click.echo(
-            f"ripple: app {app.name!r}: {len(app.functions)} function(s), {len(app.triggers)} trigger(s); "
-            f"state {platform.client.folder}. Ctrl-C stops."
-        )
-        changed = threading.Event()
-        if reload:
-            watch([app.root], lambda c=changed, p=platform: (c.set(), p.stop()), platform.stopping)
-        try:
-            platform.run()
-        finally:
-            platform.close()
-        if not changed.is_set():
-            return
-        click.echo("ripple: code changed; reloading")
-        for name in [
-            m for m, mod in sys.modules.items() if str(getattr(mod, "__file__", "")).startswith(str(app.root))
-        ]:
-            del sys.modules[name]
+    server = None
+    try:
+        while True:
+            app = load_app(app_spec)
+            platform = Platform(app, on_delivery=_delivery_line)
+            platform.install_signal_handlers()
+            click.echo(
+                f"ripple: app {app.name!r}: {len(app.functions)} function(s), {len(app.triggers)} trigger(s); "
+                f"state {platform.client.folder}. Ctrl-C stops."
+            )
+            if server is None:
+                # One server across reloads: it reads the store, not the app.
+                server = _http_server(platform, host, port)
+            changed = threading.Event()
+            if reload:
+                watch([app.root], lambda c=changed, p=platform: (c.set(), p.stop()), platform.stopping)
+            try:
+                platform.run()
+            finally:
+                platform.close()
+            if not changed.is_set():
+                return
+            click.echo("ripple: code changed; reloading")
+            for name in [
+                m for m, mod in sys.modules.items() if str(getattr(mod, "__file__", "")).startswith(str(app.root))
+            ]:
+                del sys.modules[name]
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _platform_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--no-http", is_flag=True, help="Do not start the HTTP server.")(f)
+    f = click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_HTTP_PORT, show_default=True,
+                     help="HTTP port for website buckets (0: any free port).")(f)  # fmt: skip
+    f = click.option("--host", default="127.0.0.1", show_default=True, help="HTTP listen address.")(f)
+    return click.argument("app_spec", required=False, metavar="[APP]")(f)
 
 
 @main.command("dev")
-@click.argument("app_spec", required=False, metavar="[APP]")
-def dev_cmd(app_spec: str | None) -> None:
-    """Run APP (default ./app.py) embedded, printing a line per invocation; reload on code changes."""
-    _run_platform(app_spec, reload=True)
+@_platform_options
+def dev_cmd(app_spec: str | None, host: str, port: int, no_http: bool) -> None:
+    """Run APP (default ./app.py) embedded, printing a line per invocation; reload on code changes.
+    Website buckets are served over HTTP and their URLs printed."""
+    _run_platform(app_spec, reload=True, host=host, port=None if no_http else port)
 
 
 @main.command("serve")
-@click.argument("app_spec", required=False, metavar="[APP]")
-def serve_cmd(app_spec: str | None) -> None:
-    """Run APP (default ./app.py) embedded, without reloading."""
-    _run_platform(app_spec, reload=False)
+@_platform_options
+def serve_cmd(app_spec: str | None, host: str, port: int, no_http: bool) -> None:
+    """Run APP (default ./app.py) embedded, without reloading; website buckets served over HTTP."""
+    _run_platform(app_spec, reload=False, host=host, port=None if no_http else port)
 
 
 @main.group()
@@ -807,39 +844,28 @@ def dlq_purge(c: Ctx, ids: tuple[int, ...], all_: bool) -> None:
     c.out({"purged": n}, f"purged: {n}")
 
 
-TEMPLATES = ("blank",)
+def _templates() -> list[str]:
+    from importlib.resources import files
+
+    return sorted(p.name for p in (files("ripple") / "templates").iterdir() if p.is_dir() and p.name[0] not in "._")
 
 
 @main.command("init")
 @click.argument("directory")
-@click.option("--template", type=click.Choice(TEMPLATES), default="blank", show_default=True)
+@click.option("--template", default="blank", show_default=True, help="blank, blog or leaderboard.")
 @pass_ctx
 def init_cmd(c: Ctx, directory: str, template: str) -> None:
     """Create a new app in DIRECTORY from a template; `ripple dev` runs it as it is."""
-    import re
-    from importlib.resources import files
+    from ripple.templates import render
 
+    if template not in _templates():
+        raise ValidationError(f"unknown template {template!r}; choose one of {', '.join(_templates())}")
     target = Path(directory)
     if target.exists() and any(target.iterdir()):
         raise ValidationError(f"{directory!r} exists and is not empty; choose a new folder")
-    name = re.sub(r"[^a-z0-9-]+", "-", target.resolve().name.lower()).strip("-")[:40] or "app"
-    if len(name) < 3:
-        name = f"app-{name}"
-    root = files("ripple") / "templates" / template
-    written = []
-
-    def copy(node: Any, rel: Path) -> None:
-        for child in node.iterdir():
-            if child.is_dir():
-                copy(child, rel / child.name)
-            elif child.name.endswith(".tmpl"):
-                out = target / rel / child.name.removesuffix(".tmpl")
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(child.read_text().format(name=name))
-                written.append(str(out))
-
-    copy(root, Path())
-    c.out({"created": str(target), "name": name, "files": written},
+    name = render.app_name(target)
+    written = render.render(template, target, name)
+    c.out({"created": str(target), "name": name, "files": [str(w) for w in written]},
           f"created {template} app {name!r} in {target}; next: cd {directory} && ripple dev")  # fmt: skip
 
 

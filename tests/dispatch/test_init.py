@@ -28,3 +28,17 @@ def test_init_refuses_a_folder_with_files(tmp_path):
     res = CliRunner().invoke(main, ["init", str(tmp_path / "taken")])
     assert res.exit_code == 1 and "not empty" in res.output
     assert [p.name for p in Path(tmp_path / "taken").iterdir()] == ["keep.txt"]
+
+
+def test_init_refuses_an_unknown_template_and_creates_nothing(tmp_path):
+    res = CliRunner().invoke(main, ["init", str(tmp_path / "x"), "--template", "../blank"])
+    assert res.exit_code == 1 and "unknown template '../blank'" in res.output and "blank" in res.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_render_formats_tmpl_files_and_derives_valid_app_names(tmp_path):
+    from ripple.templates import render
+
+    written = render.render("blank", tmp_path / "app", "my-app")
+    assert all(p.is_file() for p in written) and (tmp_path / "app" / "app.py").read_text().count("my-app") >= 1
+    assert render.app_name(tmp_path / "My App!!") == "my-app" and render.app_name(tmp_path / "x") == "app-x"

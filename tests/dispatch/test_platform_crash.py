@@ -47,8 +47,8 @@ def deliveries(c):
 
 
 def start(tmp_path, state):
-    return subprocess.Popen([RIPPLE, "--state", str(state), "serve"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen([RIPPLE, "--state", str(state), "serve", "--no-http"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
 
 
 def test_platform_survives_sigkill_without_losing_or_reordering(tmp_path):

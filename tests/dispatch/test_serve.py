@@ -38,7 +38,7 @@ def wait_for(client, cond, timeout=30.0):
 def test_serve_runs_functions_for_writes_from_other_processes(tmp_path):
     (tmp_path / "app.py").write_text(APP)
     state = tmp_path / "state"
-    proc = subprocess.Popen([RIPPLE, "--state", str(state), "serve"], cwd=tmp_path, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([RIPPLE, "--state", str(state), "serve", "--no-http"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         first = proc.stdout.readline()
@@ -56,8 +56,8 @@ def test_serve_runs_functions_for_writes_from_other_processes(tmp_path):
 
 
 def test_serve_without_an_app_says_so(tmp_path):
-    res = subprocess.run([RIPPLE, "--state", str(tmp_path / "s"), "serve"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    res = subprocess.run([RIPPLE, "--state", str(tmp_path / "s"), "serve", "--no-http"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
     assert res.returncode == 1 and res.stderr.startswith("error: app file not found")
 
 

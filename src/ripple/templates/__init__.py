@@ -1,0 +1,1 @@
+"""App templates for ``ripple init``: one folder per template."""
