@@ -158,3 +158,22 @@ def test_several_processes_write_one_state(tmp_path):
         assert len(changes) == 480 and len({ch.seq for ch in changes}) == 480
         counts = [int(ch.record["dynamodb"]["NewImage"]["n"]["N"]) for ch in changes if ch.source.startswith("table")]
         assert counts == list(range(1, 241))  # table records in commit order
+
+
+
+def test_a_second_client_in_one_process_keeps_the_first_ones_locks(tmp_path):
+    # ripple dev opens a second client (its HTTP server) beside the platform's. Opening it must
+    # not drop the first client's SQLite file locks: without them, the next process to close its
+    # connection believes it is the last user, checkpoints and deletes the WAL under the open
+    # connections (seen as functions that stop firing and "database disk image is malformed").
+    state = tmp_path / "s"
+    a = ripple.connect(state)
+    a.create_bucket("site").put("before", b"1")
+    b = ripple.connect(state)
+    assert b.bucket("site").read("before") == b"1"
+    writer = "import ripple, sys\nc = ripple.connect(sys.argv[1])\nc.bucket('site').put('k', b'x')\nc.close()\n"
+    subprocess.run([sys.executable, "-c", writer, str(state)], check=True, timeout=120)
+    assert (state / f"{DB_NAME}-wal").exists(), "another process took this one's database for unused"
+    assert a.bucket("site").read("k") == b"x" and b.bucket("site").read("k") == b"x"
+    b.close()
+    a.close()

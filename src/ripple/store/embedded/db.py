@@ -139,6 +139,11 @@ def translate(exc: BaseException, path: Path) -> BaseException:
     return exc
 
 
+#: Live Database objects per database file in this process (see Database._precheck).
+_OPEN: dict[str, int] = {}
+_OPEN_LOCK = threading.Lock()
+
+
 class Database:
     """Per-thread SQLite connections to one state database.
 
@@ -160,7 +165,13 @@ class Database:
         # Threads of one process queue here instead of in SQLite's busy handler, whose back-off
         # sleeps (1, 2, 5 ... 25 ms) would show up as tail latency.
         self._write_lock = threading.Lock()
-        self._init_schema()
+        self._key = os.path.realpath(self.path)
+        self._counted = False
+        try:
+            self._init_schema()
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -185,7 +196,14 @@ class Database:
 
     def _precheck(self) -> None:
         """Refuse a database from a newer ripple (or not a database) before SQLite opens it, since
-        opening in WAL mode already writes beside it. The header holds user_version at bytes 60..63."""
+        opening in WAL mode already writes beside it. The header holds user_version at bytes 60..63.
+
+        Skipped while another Database of this process has the file open: closing *any* descriptor
+        of a file drops every POSIX lock the process holds on it, SQLite's included. Another
+        process could then take the file for the last user, checkpoint and reset the WAL under
+        the open connections ("database disk image is malformed"). The first opener checked it."""
+        if _OPEN.get(self._key, 0) > 0:
+            return
         try:
             with open(self.path, "rb") as f:
                 header = f.read(100)
@@ -205,7 +223,10 @@ class Database:
             )
 
     def _init_schema(self) -> None:
-        self._precheck()
+        with _OPEN_LOCK:
+            self._precheck()
+            _OPEN[self._key] = _OPEN.get(self._key, 0) + 1
+        self._counted = True
         con = self.con
         try:
             version = con.execute("PRAGMA user_version").fetchone()[0]
@@ -325,6 +346,10 @@ class Database:
                 con.execute("COMMIT")
 
     def close(self) -> None:
+        with _OPEN_LOCK:
+            if self._counted:
+                self._counted = False
+                _OPEN[self._key] -= 1
         with self._lock:
             cons, self._all = self._all, []
         for con in cons:
