@@ -719,7 +719,12 @@ def _http_server(platform: Any, host: str, port: int | None) -> Any:
     except ImportError:
         click.echo("ripple: HTTP server not installed (pip install 'ripple[http]'); website buckets are not served")
         return None
-    server = serve_in_thread(platform.client.folder, host=host, port=port)
+    try:
+        server = serve_in_thread(platform.client.folder, host=host, port=port)
+    except OSError as e:
+        raise ValidationError(
+            f"cannot serve HTTP on {host}:{port} ({e}); pass --port N, --port 0 (any) or --no-http"
+        ) from None
     for res in platform.app.resources:
         if res.kind == "bucket" and res.spec.get("website"):
             click.echo(f"ripple: website bucket {res.name!r} at {server.url_for(res.name)}")
