@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from site_helpers import NOW, oracle, synth
 
-from ripple.site import build
+from ripple.site import Builder, build
 
 N = 30
 _BASE: dict[str, Path] = {}
@@ -119,10 +119,50 @@ def check(seq: list[tuple[str, int]]) -> None:
             oracle(src, out, tmp, now)
 
 
+def _files(src: Path) -> dict[str, bytes]:
+    return {p.relative_to(src).as_posix(): p.read_bytes() for p in src.rglob("*") if p.is_file()}
+
+
+def check_warm(seq: list[tuple[str, int]]) -> None:
+    """The same with one Builder kept across the edits (a warm sandbox), told exactly which files
+    changed (changed_only): it reuses its page model and in-memory state where it can."""
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        src, out = tmp / "src", tmp / "out"
+        shutil.copytree(base() / "ripple", src)
+        shutil.copytree(base() / "out", out)
+        now = NOW
+        with Builder(src, out) as b:
+            b.build(now=now)
+            before = _files(src)
+            for step, (kind, n) in enumerate(seq):
+                now = apply(src, kind, n, step, now)
+                after = _files(src)
+                changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+                before = after
+                b.build(now=now, changed=changed, changed_only=True)
+                oracle(src, out, tmp, now)
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(edits)
 def test_random_edit_sequences_match_a_clean_build(seq: list[tuple[str, int]]) -> None:
     check(seq)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(edits)
+def test_random_edit_sequences_on_a_warm_builder_match_a_clean_build(seq: list[tuple[str, int]]) -> None:
+    check_warm(seq)
+
+
+def test_every_edit_kind_once_on_a_warm_builder() -> None:
+    check_warm([(k, i * 7919) for i, k in enumerate(KINDS)])
+
+
+def test_body_edits_on_a_warm_builder_repeat_and_stay_exact() -> None:
+    # The model-reuse path: only bodies change, many times over, across a publish date passing.
+    check_warm([("body_tail", 3), ("body_head", 3), ("body_tail", 11), ("time", 2), ("body_head", 5), ("identical", 5)])
 
 
 @pytest.mark.slow
@@ -130,6 +170,13 @@ def test_random_edit_sequences_match_a_clean_build(seq: list[tuple[str, int]]) -
 @given(edits)
 def test_random_edit_sequences_many(seq: list[tuple[str, int]]) -> None:
     check(seq)
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits)
+def test_random_edit_sequences_many_warm(seq: list[tuple[str, int]]) -> None:
+    check_warm(seq)
 
 
 def test_every_edit_kind_once_in_sequence() -> None:

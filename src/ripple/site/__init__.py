@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from ripple.site.build import BuildResult, build
+from ripple.site.build import Builder, BuildResult, build
 from ripple.site.errors import BuildError
 from ripple.site.scaffold import new_site
 
-__all__ = ["BuildError", "BuildResult", "build", "new_site"]
+__all__ = ["BuildError", "BuildResult", "Builder", "build", "new_site"]

@@ -7,6 +7,7 @@ written, so a failed build leaves the previous output and state exactly as they 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -19,10 +20,10 @@ import orjson
 
 from ripple.site import content as _content  # noqa: F401 - registers the model's FIELDS
 from ripple.site.config import load_config
-from ripple.site.content import Site, build_site
+from ripple.site.content import Site, Source, build_site
 from ripple.site.errors import BuildError
 from ripple.site.render import ContentCache, OutputRenderer, Producer, output_specs, pager_specs
-from ripple.site.sources import FileInfo, load_data, load_sources, parse_rows, scan
+from ripple.site.sources import FileInfo, load_data, load_sources, parse_rows, scan, scan_changed
 from ripple.site.state import State, dumps, loads
 from ripple.site.templates import Templates, internal_templates
 from ripple.site.tracking import (
@@ -88,23 +89,124 @@ def build(
     folder and state are then left untouched -- and :class:`ripple.errors.StateError` when the
     state file cannot be used.
     """
-    t0 = time.perf_counter()
-    src_p = Path(src)
-    out_p = Path(out)
-    if not src_p.is_dir():
-        raise BuildError(f"source folder {src_p} does not exist")
-    now = now or datetime.now(UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    state = State(Path(state_dir) / STATE_FILE if state_dir else out_p / STATE_DIR / STATE_FILE)
-    try:
-        b = _Build(src_p, out_p, state, now, changed, verify, progress)
-        b.overrides = {"build_drafts": build_drafts, "build_future": build_future, "build_expired": build_expired}
-        return b.run(t0)
-    finally:
-        TRACKER.stack.clear()
-        TRACKER.memo.clear()
-        state.close()
+    with Builder(src, out, state_dir=state_dir) as b:
+        return b.build(
+            now=now,
+            changed=changed,
+            verify=verify,
+            build_drafts=build_drafts,
+            build_future=build_future,
+            build_expired=build_expired,
+            progress=progress,
+        )
+
+
+class Builder:
+    """Builds of one site that keep the state open in between, for a process that builds again and
+    again (a warm sandbox, a watcher): the file index, the parses and the outputs table stay in
+    memory instead of being reloaded for every build. Results are byte-identical to :func:`build`.
+
+    The in-memory copies are dropped when another process writes the state, and the state is
+    reopened when its file is replaced, so a Builder never builds from stale state. One Builder
+    must not be used from two threads at once.
+    """
+
+    def __init__(
+        self,
+        src: str | os.PathLike[str],
+        out: str | os.PathLike[str],
+        *,
+        state_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.src = Path(src)
+        self.out = Path(out)
+        self.state_path = Path(state_dir) / STATE_FILE if state_dir else self.out / STATE_DIR / STATE_FILE
+        self._state: State | None = None
+        self._model: _Model | None = None
+
+    def build(
+        self,
+        *,
+        now: datetime | None = None,
+        changed: Iterable[str] | None = None,
+        changed_only: bool = False,
+        verify: bool = False,
+        build_drafts: bool | None = None,
+        build_future: bool | None = None,
+        build_expired: bool | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BuildResult:
+        """One build; arguments as :func:`build`. With ``changed_only=True`` the caller vouches that
+        ``changed`` names every source path added, modified or deleted since this Builder's last
+        build, and no other file is looked at (the first build of a Builder still scans).
+
+        Raises :class:`BuildError` for bad input (output and state untouched) and StateError."""
+        t0 = time.perf_counter()
+        if not self.src.is_dir():
+            raise BuildError(f"source folder {self.src} does not exist")
+        if changed_only and changed is None:
+            raise BuildError("changed_only=True needs the list of changed paths")
+        now = now or datetime.now(UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        trusted = changed_only and self._state is not None
+        if self._state is not None and not self._state.revalidate():
+            self.close()
+            trusted = False
+        if self._state is None:
+            self._state = State(self.state_path)
+        # A warm Builder keeps millions of objects alive; the collector would walk them all on
+        # every full collection the build's allocations trigger. Cycles wait until the build ends.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            b = _Build(self.src, self.out, self._state, now, changed, verify, progress)
+            b.trusted_hint = trusted
+            b.previous_model = self._model if trusted or changed is not None else None
+            self._model = None  # a failed build leaves no model to reuse
+            b.overrides = {"build_drafts": build_drafts, "build_future": build_future, "build_expired": build_expired}
+            result = b.run(t0)
+            self._model = b.model
+            return result
+        finally:
+            TRACKER.stack.clear()
+            TRACKER.memo.clear()
+            if collecting:
+                gc.enable()
+
+    def checkpoint(self) -> None:
+        """Fold the state's write-ahead log into its file, so that the state file alone (copied,
+        uploaded) holds everything this Builder committed. Raises StateError."""
+        if self._state is not None:
+            self._state.checkpoint()
+
+    def close(self) -> None:
+        self._model = None
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+
+    def __enter__(self) -> Builder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Model:
+    """A build's page model and what it was built from, for the next build of the same Builder."""
+
+    def __init__(self, key: tuple[Any, ...], site: Site, sources: dict[str, Source], now: datetime) -> None:
+        self.key = key
+        self.site = site
+        self.sources = sources
+        self.now = now
+        self.pages_of: dict[str, list[Any]] = {}
+        for p in site.pages:
+            if p.source is not None:
+                self.pages_of.setdefault(p.source.path, []).append(p)
+        for src in sources.values():
+            src.dirty = False  # committed: the next build stores only what it re-parses
 
 
 class _Build:
@@ -126,6 +228,10 @@ class _Build:
         self.verify = verify
         self.progress = progress
         self.overrides: dict[str, bool | None] = {}
+        self.trusted_hint = False
+        #: the page model of this Builder's last build (in), and of this build (out)
+        self.previous_model: _Model | None = None
+        self.model: _Model | None = None
         self.timings: dict[str, float] = {}
 
     def _lap(self, name: str, t: float) -> float:
@@ -139,7 +245,10 @@ class _Build:
         env = _env_digest()
         full = st.fresh or st.get_meta("env") != env or st.get_meta("dirty") == b"1"
         prev_files = {} if full else st.files()
-        files = scan(self.src, prev_files, self.hint, self.verify)
+        if self.trusted_hint and not full and not self.verify and self.hint is not None:
+            files = scan_changed(self.src, prev_files, self.hint)
+        else:
+            files = scan(self.src, prev_files, self.hint, self.verify)
         t = self._lap("scan", t0)
 
         config, config_bytes = load_config(self.src)
@@ -148,10 +257,15 @@ class _Build:
         ov = {k: v for k, v in self.overrides.items() if v is not None}
         if ov:
             config = dataclasses.replace(config, **ov)
-        sources, parse_cache = load_sources(self.src, files, {} if full else st.parsed())
-        data = load_data(self.src, files)
-        site = build_site(config, sources, data, self.now, config_digest)
-        parse_cache = parse_rows(sources, parse_cache)
+        sources, parse_cache = load_sources(self.src, files, (lambda p, h: None) if full else st.decoded)
+        data_sig = tuple((p, fi.hash) for p, fi in files.items() if p.startswith("data/"))
+        model_key = (config_digest, tuple(sorted(ov.items())), data_sig, frozenset(sources))
+        site = None if full else self._reuse(model_key, sources, files, prev_files)
+        if site is None:
+            data = load_data(self.src, files)
+            site = build_site(config, sources, data, self.now, config_digest)
+        parse_cache, decoded = parse_rows(sources, parse_cache)
+        self.model = _Model(model_key, site, sources, self.now)
         # Neighbours (prev/next) only change when the order of published pages does.
         order_digest = digest([p.id for p in site.regular_pages])
         # Pager and member-list keys of a list page only change when its lists do.
@@ -295,7 +409,7 @@ class _Build:
             referenced: set[int] = set()
             for o in outputs.values():
                 if isinstance(o, _Kept):
-                    referenced.update(orjson.loads(o.row.deps))
+                    referenced.update(o.row.dep_ids())
             for _, _, ids_blob, _ in rows.values():
                 referenced.update(orjson.loads(ids_blob))
             dead = {i for i in key_ids.values() if i not in referenced}
@@ -306,6 +420,7 @@ class _Build:
             files={p: v for p, v in new_files.items() if prev_files.get(p) != v},
             gone_files=[p for p in prev_files if p not in new_files],
             parsed=parse_cache,
+            decoded=decoded,
             content=cc.new,
             content_live=live_content,
             new_keys=new_keys,
@@ -327,6 +442,35 @@ class _Build:
             next_change=site.next_change,
             timings=self.timings,
         )
+
+    def _reuse(
+        self, key: tuple[Any, ...], sources: dict[str, Source], files: dict[str, FileInfo], prev: dict[str, Any]
+    ) -> Site | None:
+        """The previous build's page model, if this build's would be equal to it: same config, data
+        and set of content files, only bodies edited (front matter equal), and no publish or expiry
+        date passed since. Pages of edited files get the new parse. None: build the model anew."""
+        m = self.previous_model
+        if m is None or m.key != key or self.now < m.now:
+            return None
+        if m.site.next_change is not None and self.now >= m.site.next_change:
+            return None
+        edited = [
+            rel
+            for rel in sources
+            if (fi := files["content/" + rel]) and prev.get("content/" + rel, (0, 0, b""))[2] != fi.hash
+        ]
+        for rel in edited:
+            old, new = m.sources[rel], sources[rel]
+            if new.fm != old.fm:
+                return None
+        for rel in edited:
+            old, new = m.sources[rel], sources[rel]
+            # Derived fields depend on the front matter, path and config alone: all unchanged.
+            new.fields, new.fields_config = old.fields, old.fields_config
+            for page in m.pages_of.get(rel, ()):
+                page.source = new
+        m.site.now = self.now
+        return m.site
 
     def _outputs(
         self,
@@ -352,7 +496,7 @@ class _Build:
                 not full
                 and row is not None
                 and row.producer == ps
-                and (not changed or changed.isdisjoint(orjson.loads(row.deps)))
+                and (not changed or changed.isdisjoint(row.dep_ids()))
             ):
                 outputs[path] = _Kept(row)
                 return outputs[path]

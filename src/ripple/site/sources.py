@@ -4,6 +4,7 @@ parsed front matter of content files (cached by hash) and the data files."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from ripple.site.content import CONTENT_EXTS, Source
 from ripple.site.errors import BuildError
 from ripple.site.frontmatter import load_json, load_toml, load_yaml, split
-from ripple.site.state import dumps, loads
+from ripple.site.state import dumps
 from ripple.site.tracking import digest_bytes
 
 DIRS = ("content", "layouts", "data", "static")
@@ -84,13 +85,39 @@ def read_source(src: Path, rel: str) -> Source:
     return Source(rel, fm, body, body_line, fm_text)
 
 
+def scan_changed(src: Path, previous: dict[str, tuple[int, int, bytes]], changed: set[str]) -> dict[str, FileInfo]:
+    """The file index from the last build with only ``changed`` paths re-read (deleted ones dropped).
+
+    For callers that know exactly what changed (the blog app reconciles its bucket against its
+    mirror); walking and stat-ing every file is what it saves. Paths outside the source folders
+    are ignored."""
+    files = {p: FileInfo(*v) for p, v in previous.items() if p not in changed}
+    for path in changed:
+        if path.split("/", 1)[0] not in DIRS or "/" not in path:
+            continue
+        full = os.path.join(src, path)
+        try:
+            st = os.stat(full)
+            with open(full, "rb") as f:
+                data = f.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
+        files[path] = FileInfo(st.st_size, st.st_mtime_ns, digest_bytes(data))
+    # The order scan() yields: by source folder, then by path.
+    groups: dict[str, list[str]] = {d: [] for d in DIRS}
+    for p in files:
+        groups[p.split("/", 1)[0]].append(p)
+    return {p: files[p] for d in DIRS for p in sorted(groups[d])}
+
+
 def load_sources(
-    src: Path, files: dict[str, FileInfo], cache: dict[str, tuple[bytes, bytes]]
+    src: Path, files: dict[str, FileInfo], cached: Callable[[str, bytes], Any | None]
 ) -> tuple[dict[str, Source], dict[str, tuple[bytes, bytes]]]:
     """Content sources by path (relative to content/), re-parsing only files whose hash changed.
 
-    Returns the sources and ``path -> (hash, b"")`` for every content file (see :func:`parse_rows`);
-    bodies of cached files are loaded lazily (``Source.body`` is ``None`` until needed).
+    ``cached(path, hash)`` returns the stored parse of a file with that hash, or None. Returns the
+    sources and ``path -> (hash, b"")`` for every content file (see :func:`parse_rows`); bodies of
+    cached files are loaded lazily (``Source.body`` is ``None`` until needed).
     """
     sources: dict[str, Source] = {}
     new_cache: dict[str, tuple[bytes, bytes]] = {}
@@ -98,9 +125,9 @@ def load_sources(
         if not path.startswith("content/") or not path.endswith(CONTENT_EXTS):
             continue
         rel = path[len("content/") :]
-        hit = cache.get(path)
-        if hit and hit[0] == info.hash:
-            fm, fm_text, body_line, fields, fields_config = loads(hit[1])
+        hit = cached(path, info.hash)
+        if hit is not None:
+            fm, fm_text, body_line, fields, fields_config = hit
             sources[rel] = Source(rel, fm, None, body_line, fm_text, fields, fields_config, dirty=False)
         else:
             sources[rel] = read_source(src, rel)
@@ -108,15 +135,21 @@ def load_sources(
     return sources, new_cache
 
 
-def parse_rows(sources: dict[str, Source], cache: dict[str, tuple[bytes, bytes]]) -> dict[str, tuple[bytes, bytes]]:
+def parse_rows(
+    sources: dict[str, Source], cache: dict[str, tuple[bytes, bytes]]
+) -> tuple[dict[str, tuple[bytes, bytes]], dict[str, Any]]:
     """The parse cache rows to store: re-pickled for sources parsed or re-derived this build, empty
-    (meaning "unchanged, keep the stored row") for the rest."""
+    (meaning "unchanged, keep the stored row") for the rest; and the re-pickled parses unpickled,
+    by path, for the state's in-memory copy."""
     out = dict(cache)
+    decoded: dict[str, Any] = {}
     for rel, s in sources.items():
         if s.dirty:
             path = "content/" + rel
-            out[path] = (cache[path][0], dumps((s.fm, s.text, s.body_line, s.fields, s.fields_config)))
-    return out
+            parse = (s.fm, s.text, s.body_line, s.fields, s.fields_config)
+            out[path] = (cache[path][0], dumps(parse))
+            decoded[path] = parse
+    return out, decoded
 
 
 def load_data(src: Path, files: dict[str, FileInfo]) -> dict[str, Any]:

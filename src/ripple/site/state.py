@@ -13,6 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ripple.errors import StateError, StateTooNew
 
 SCHEMA_VERSION = 4
@@ -28,13 +30,20 @@ CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, hash BLOB, producer T
 
 
 class OutputRow:
-    __slots__ = ("deps", "flags", "hash", "producer")
+    __slots__ = ("_ids", "deps", "flags", "hash", "producer")
 
     def __init__(self, hash: bytes, producer: str, deps: bytes, flags: str) -> None:
         self.hash = hash
         self.producer = producer
         self.deps = deps  # orjson list of key ids, decoded lazily
         self.flags = flags
+        self._ids: frozenset[int] | None = None
+
+    def dep_ids(self) -> frozenset[int]:
+        """The ids of the keys this output read, decoded once per process."""
+        if self._ids is None:
+            self._ids = frozenset(orjson.loads(self.deps))
+        return self._ids
 
 
 class State:
@@ -65,6 +74,43 @@ class State:
         if v is not None and int(v) > SCHEMA_VERSION:
             raise StateTooNew(f"site state {path} was written by a newer ripple (schema {int(v)})")
         self.fresh = v is None
+        self._identity = self._file_identity()
+        self._reset_memo()
+
+    # -- in-memory copies -----------------------------------------------------------------------------
+    # A process that builds again (a warm sandbox, a watcher) keeps the files index, the decoded
+    # parses and the outputs table in memory instead of reloading ~10k rows of each per build. They are
+    # updated by commit() and dropped whenever someone else may have written the state: another
+    # connection committed (SQLite's data_version moved) or the file was replaced (a new inode).
+
+    def _reset_memo(self) -> None:
+        self._files: dict[str, tuple[int, int, bytes]] | None = None
+        self._parsed: dict[str, tuple[bytes, Any]] | None = None  # path -> (hash, pickled or decoded)
+        self._outputs: dict[str, OutputRow] | None = None
+        self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def revalidate(self) -> bool:
+        """Drop the in-memory copies if the state may have changed under this connection. Returns
+        False when the file was replaced or removed: this State must then be closed and reopened."""
+        if self._file_identity() != self._identity:
+            return False
+        if self.db.execute("PRAGMA data_version").fetchone()[0] != self._data_version:
+            self._reset_memo()
+        return True
+
+    def checkpoint(self) -> None:
+        """Copy every committed page from the WAL into the database file and empty the WAL."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as e:
+            raise StateError(f"cannot checkpoint site state {self.path}: {e}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -78,10 +124,28 @@ class State:
     # -- loading ------------------------------------------------------------------------------------------
 
     def files(self) -> dict[str, tuple[int, int, bytes]]:
-        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute("SELECT path, size, mtime, hash FROM files")}
+        """Source path -> (size, mtime_ns, hash) at the last build. Read-only for the caller."""
+        if self._files is None:
+            self._files = {
+                r[0]: (r[1], r[2], r[3]) for r in self.db.execute("SELECT path, size, mtime, hash FROM files")
+            }
+        return self._files
 
-    def parsed(self) -> dict[str, tuple[bytes, bytes]]:
-        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT path, hash, data FROM parsed")}
+    def parsed(self) -> dict[str, tuple[bytes, Any]]:
+        """Content path -> (file hash, parse): the parse is pickled bytes until :meth:`decoded`
+        unpickles it once for this process. Read-only for the caller."""
+        if self._parsed is None:
+            self._parsed = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT path, hash, data FROM parsed")}
+        return self._parsed
+
+    def decoded(self, path: str, fhash: bytes) -> Any | None:
+        """The cached parse of ``path`` if it was made from a file with ``fhash``, else None."""
+        hit = self.parsed().get(path)
+        if hit is None or hit[0] != fhash:
+            return None
+        if isinstance(hit[1], bytes):
+            hit = self._parsed[path] = (hit[0], loads(hit[1]))  # type: ignore[index]
+        return hit[1]
 
     def content_entry(self, pid: str) -> tuple[bytes, bytes, bytes, bytes] | None:
         row = self.db.execute("SELECT fhash, env, deps, data FROM content WHERE id=?", (pid,)).fetchone()
@@ -127,10 +191,13 @@ class State:
         return self.db.execute("SELECT coalesce(max(id), 0) FROM keys").fetchone()[0]
 
     def outputs(self) -> dict[str, OutputRow]:
-        return {
-            r[0]: OutputRow(r[1], r[2], r[3], r[4])
-            for r in self.db.execute("SELECT path, hash, producer, deps, flags FROM outputs")
-        }
+        """Output path -> its row at the last build. Read-only for the caller."""
+        if self._outputs is None:
+            self._outputs = {
+                r[0]: OutputRow(r[1], r[2], r[3], r[4])
+                for r in self.db.execute("SELECT path, hash, producer, deps, flags FROM outputs")
+            }
+        return self._outputs
 
     # -- committing ---------------------------------------------------------------------------------------
 
@@ -144,6 +211,7 @@ class State:
         files: dict[str, tuple[int, int, bytes]],
         gone_files: list[str],
         parsed: dict[str, tuple[bytes, bytes]],
+        decoded: dict[str, Any] | None = None,
         content: dict[str, tuple[bytes, bytes, bytes, bytes]],
         content_live: set[str],
         new_keys: dict[int, tuple[str, bytes, str, int]],
@@ -153,7 +221,10 @@ class State:
         deleted: list[str],
         reset: bool = False,
     ) -> None:
-        """Write the new state in one transaction (``reset``: replace everything, for full builds)."""
+        """Write the new state in one transaction (``reset``: replace everything, for full builds).
+
+        ``parsed`` rows with empty data keep their stored parse; ``decoded`` holds the unpickled
+        parse of each rewritten row, kept in memory for the next build. Raises StateError."""
         db = self.db
         try:
             db.execute("BEGIN")
@@ -189,7 +260,47 @@ class State:
             db.execute("COMMIT")
         except sqlite3.Error as e:
             db.execute("ROLLBACK")
+            self._reset_memo()
             raise StateError(f"cannot write site state {self.path}: {e}") from None
+        self.fresh = False
+        self._remember(files, gone_files, parsed, decoded or {}, outputs, deleted, reset)
+
+    def _remember(
+        self,
+        files: dict[str, tuple[int, int, bytes]],
+        gone_files: list[str],
+        parsed: dict[str, tuple[bytes, bytes]],
+        decoded: dict[str, Any],
+        outputs: dict[str, tuple[bytes, str, bytes, str]],
+        deleted: list[str],
+        reset: bool,
+    ) -> None:
+        """Bring the in-memory copies to what commit() just wrote."""
+        if reset:
+            self._files = {}
+            self._outputs = {}
+            self._parsed = {}
+        if self._files is not None:
+            for p in gone_files:
+                self._files.pop(p, None)
+            self._files.update(files)
+        if self._parsed is not None:
+            old = self._parsed
+            self._parsed = {}
+            for p, (h, data) in parsed.items():
+                if data:
+                    self._parsed[p] = (h, decoded.get(p, data))
+                elif p in old:
+                    self._parsed[p] = old[p]
+                else:  # kept by the database but unknown here: reload everything next time
+                    self._parsed = None
+                    break
+        if self._outputs is not None:
+            for p in deleted:
+                self._outputs.pop(p, None)
+            for p, v in outputs.items():
+                self._outputs[p] = OutputRow(*v)
+        self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
 
 
 def dumps(v: Any) -> bytes:
