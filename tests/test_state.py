@@ -160,7 +160,6 @@ def test_several_processes_write_one_state(tmp_path):
         assert counts == list(range(1, 241))  # table records in commit order
 
 
-
 def test_a_second_client_in_one_process_keeps_the_first_ones_locks(tmp_path):
     # ripple dev opens a second client (its HTTP server) beside the platform's. Opening it must
     # not drop the first client's SQLite file locks: without them, the next process to close its
