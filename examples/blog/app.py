@@ -19,8 +19,9 @@ from ripple.resources import Resource
 ENGINE = os.environ.get("BLOG_ENGINE", "ripple")
 
 NAMES = blog_builder.Names.for_app("blog")
-#: The sample site uploaded to the source bucket on first start.
+#: The sample site uploaded to the source bucket on first start (BLOG_SEED=0: start empty).
 SAMPLE = Path(__file__).parent / "site"
+SEED = os.environ.get("BLOG_SEED", "1") != "0"
 
 #: Settings of both build functions: a full build of a big site needs time and memory (Hugo
 #: runs as a child process of the sandbox and counts against its memory).
@@ -50,7 +51,8 @@ class SeededWebsite(Resource):
 
     def ensure(self, client) -> None:
         super().ensure(client)
-        blog_builder.seed(client, NAMES, self.engine, SAMPLE)
+        if SEED:
+            blog_builder.seed(client, NAMES, self.engine, SAMPLE)
 
 
 def make_app(engine: str = ENGINE) -> App:
