@@ -167,12 +167,11 @@ def test_mistakes_give_one_line_and_exit_1(run, args, needle):
 
 def test_real_process_exit_codes_and_no_traceback(tmp_path):
     exe = [str(Path(sys.executable).parent / "ripple")]
-    ok = subprocess.run([*exe, "--state", str(tmp_path / "s"), "demo"], capture_output=True, text=True, timeout=60)
-    assert ok.returncode == 0, ok.stderr
-    assert "ObjectCreated:Put" in ok.stdout and "INSERT" in ok.stdout and "aws:kinesis" in ok.stdout
-    assert "aws:sns" in ok.stdout and "ObjectRemoved:Delete" in ok.stdout
-    again = subprocess.run([*exe, "--state", str(tmp_path / "s"), "demo"], capture_output=True, text=True, timeout=60)
-    assert again.returncode == 0, again.stderr  # a second run reuses the resources
+    mb = [*exe, "--state", str(tmp_path / "s"), "bucket", "mb", "exit-codes"]
+    ok = subprocess.run(mb, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "make_bucket: exit-codes" in ok.stdout, ok.stderr
+    again = subprocess.run(mb, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and again.stderr.startswith("error: ") and "Traceback" not in again.stderr
     bad = subprocess.run(
         [*exe, "--state", str(tmp_path / "s"), "table", "get", "games", '{"event_key": 1}'],
         capture_output=True,
