@@ -20,10 +20,10 @@ import orjson
 
 from ripple.site import content as _content  # noqa: F401 - registers the model's FIELDS
 from ripple.site.config import load_config
-from ripple.site.content import Site, Source, build_site
+from ripple.site.content import CONTENT_EXTS, Site, Source, build_site
 from ripple.site.errors import BuildError
 from ripple.site.render import ContentCache, OutputRenderer, Producer, output_specs, pager_specs
-from ripple.site.sources import FileInfo, load_data, load_sources, parse_rows, scan, scan_changed
+from ripple.site.sources import FileInfo, load_data, load_sources, parse_rows, read_source, scan, scan_changed
 from ripple.site.state import State, dumps, loads
 from ripple.site.templates import Templates, internal_templates
 from ripple.site.tracking import (
@@ -196,11 +196,31 @@ class Builder:
 class _Model:
     """A build's page model and what it was built from, for the next build of the same Builder."""
 
-    def __init__(self, key: tuple[Any, ...], site: Site, sources: dict[str, Source], now: datetime) -> None:
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        site: Site,
+        sources: dict[str, Source],
+        now: datetime,
+        order_digest: bytes,
+        list_digests: dict[str, bytes],
+        previous: _Model | None = None,
+    ) -> None:
         self.key = key
         self.site = site
         self.sources = sources
         self.now = now
+        self.order_digest = order_digest
+        self.list_digests = list_digests
+        #: the output specs and their producer strings, valid for one set of layout names
+        self.specs: tuple[frozenset[str], dict[str, Any], dict[str, str]] | None = None
+        if previous is not None:  # the same model carried forward
+            self.pages_of = previous.pages_of
+            self.specs = previous.specs
+            for src in sources.values():
+                if src.dirty:
+                    src.dirty = False
+            return
         self.pages_of: dict[str, list[Any]] = {}
         for p in site.pages:
             if p.source is not None:
@@ -257,25 +277,34 @@ class _Build:
         ov = {k: v for k, v in self.overrides.items() if v is not None}
         if ov:
             config = dataclasses.replace(config, **ov)
-        sources, parse_cache = load_sources(self.src, files, (lambda p, h: None) if full else st.decoded)
         data_sig = tuple((p, fi.hash) for p, fi in files.items() if p.startswith("data/"))
-        model_key = (config_digest, tuple(sorted(ov.items())), data_sig, frozenset(sources))
-        site = None if full else self._reuse(model_key, sources, files, prev_files)
-        if site is None:
+        content_paths = frozenset(
+            p[len("content/") :] for p in files if p.startswith("content/") and p.endswith(CONTENT_EXTS)
+        )
+        model_key = (config_digest, tuple(sorted(ov.items())), data_sig, content_paths)
+        reused = None if full else self._reuse(model_key, files, prev_files)
+        if reused is not None:
+            m, edited = reused
+            site, sources = m.site, m.sources
+            parse_cache = {"content/" + rel: (files["content/" + rel].hash, b"") for rel in sources}
+            parse_cache, decoded = parse_rows(edited, parse_cache)
+            order_digest, list_digests = m.order_digest, m.list_digests
+        else:
+            sources, parse_cache = load_sources(self.src, files, (lambda p, h: None) if full else st.decoded)
             data = load_data(self.src, files)
             site = build_site(config, sources, data, self.now, config_digest)
-        parse_cache, decoded = parse_rows(sources, parse_cache)
-        self.model = _Model(model_key, site, sources, self.now)
-        # Neighbours (prev/next) only change when the order of published pages does.
-        order_digest = digest([p.id for p in site.regular_pages])
-        # Pager and member-list keys of a list page only change when its lists do.
-        list_digests = {
-            p.id: digest(
-                [[q.id for q in seq] for seq in (p.pages, p.regular_pages, p.regular_pages_recursive, p.sections)]
-            )
-            for p in site.pages
-            if p.kind != "page"
-        }
+            parse_cache, decoded = parse_rows(sources, parse_cache)
+            # Neighbours (prev/next) only change when the order of published pages does.
+            order_digest = digest([p.id for p in site.regular_pages])
+            # Pager and member-list keys of a list page only change when its lists do.
+            list_digests = {
+                p.id: digest(
+                    [[q.id for q in seq] for seq in (p.pages, p.regular_pages, p.regular_pages_recursive, p.sections)]
+                )
+                for p in site.pages
+                if p.kind != "page"
+            }
+        self.model = _Model(model_key, site, sources, self.now, order_digest, list_digests, reused and reused[0])
         t = self._lap("model", t)
 
         layouts = {p[len("layouts/") :]: self.src / p for p in files if p.startswith("layouts/")}
@@ -444,33 +473,34 @@ class _Build:
         )
 
     def _reuse(
-        self, key: tuple[Any, ...], sources: dict[str, Source], files: dict[str, FileInfo], prev: dict[str, Any]
-    ) -> Site | None:
+        self, key: tuple[Any, ...], files: dict[str, FileInfo], prev: dict[str, Any]
+    ) -> tuple[_Model, dict[str, Source]] | None:
         """The previous build's page model, if this build's would be equal to it: same config, data
         and set of content files, only bodies edited (front matter equal), and no publish or expiry
-        date passed since. Pages of edited files get the new parse. None: build the model anew."""
+        date passed since. Returns it with the edited files' new parses (already swapped into the
+        model's pages), or None: build the model anew."""
         m = self.previous_model
         if m is None or m.key != key or self.now < m.now:
             return None
         if m.site.next_change is not None and self.now >= m.site.next_change:
             return None
-        edited = [
-            rel
-            for rel in sources
-            if (fi := files["content/" + rel]) and prev.get("content/" + rel, (0, 0, b""))[2] != fi.hash
-        ]
-        for rel in edited:
-            old, new = m.sources[rel], sources[rel]
-            if new.fm != old.fm:
-                return None
-        for rel in edited:
-            old, new = m.sources[rel], sources[rel]
+        edited: dict[str, Source] = {}
+        for rel in m.sources:
+            path = "content/" + rel
+            if prev.get(path, (0, 0, b""))[2] != files[path].hash:
+                new = read_source(self.src, rel)
+                if new.fm != m.sources[rel].fm:
+                    return None
+                edited[rel] = new
+        for rel, new in edited.items():
+            old = m.sources[rel]
             # Derived fields depend on the front matter, path and config alone: all unchanged.
             new.fields, new.fields_config = old.fields, old.fields_config
+            m.sources[rel] = new
             for page in m.pages_of.get(rel, ()):
                 page.source = new
         m.site.now = self.now
-        return m.site
+        return m, edited
 
     def _outputs(
         self,
@@ -482,7 +512,15 @@ class _Build:
         changed_ids: dict[int, bytes],
     ) -> tuple[dict[str, Any], dict[str, bytes], int]:
         r = OutputRenderer(site, templates, site_proxy)
-        specs = output_specs(site, templates)
+        names = frozenset(templates.files)
+        cached = self.model.specs if self.model is not None else None
+        if cached is not None and cached[0] == names:
+            specs, producers = cached[1], cached[2]
+        else:
+            specs = output_specs(site, templates)
+            producers = {path: orjson.dumps(prod).decode() for path, prod in specs.items()}
+            if self.model is not None:
+                self.model.specs = (names, specs, producers)
         outputs: dict[str, Any] = {}
         to_write: dict[str, bytes] = {}
         changed = set(changed_ids)
@@ -490,7 +528,7 @@ class _Build:
         total = len(specs)
 
         def one(path: str, prod: Producer) -> Any:
-            ps = orjson.dumps(prod).decode()
+            ps = producers.get(path) or orjson.dumps(prod).decode()
             row = prev.get(path)
             if (
                 not full
