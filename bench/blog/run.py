@@ -113,6 +113,16 @@ class Served:
         item = self.client.table(f"{APP}-locks").get({"id": "site"}) or {}
         return "" if item.get("lease_owner") else str(item.get("sources", ""))
 
+    def run_timings(self, function: str) -> list[dict]:
+        """The timings the app's build function logged for each of its runs (blog-build lines)."""
+        out = subprocess.run([RIPPLE, "--state", str(self.state), "logs", function], capture_output=True, text=True,
+                             timeout=120).stdout  # fmt: skip
+        runs = []
+        for line in out.splitlines():
+            if "blog-build " in line:
+                runs.append(json.loads(line.split("blog-build ", 1)[1]))
+        return runs
+
     def close(self) -> None:
         self.client.close()
         self.proc.send_signal(signal.SIGTERM)
@@ -132,21 +142,27 @@ def sources_digest(app_dir: Path, listing: dict[str, str]) -> str:
         sys.path.remove(str(app_dir))
 
 
+def wait_idle(s: Served, timeout: float) -> None:
+    """Until the app has built exactly the bucket's current sources and let go of its lease (the
+    app's own completion marker), so that each measured upload finds it idle."""
+    bucket = s.client.bucket(f"{APP}-src")
+    want = sources_digest(s.app_dir, {o.key: o.etag for o in _all(bucket)})
+    deadline = time.monotonic() + timeout
+    pos = 0
+    while s.built_sources() != want:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the blog app did not finish building in time")
+        s.client.log.wait(pos, 1.0)
+        pos = s.client.log.latest()
+
+
 def burst(s: Served, src: Path, timeout: float) -> float:
     bucket = s.client.bucket(f"{APP}-src")
     items = files_of(src)
     for i in range(0, len(items), 1000):
         bucket.put_many(items[i : i + 1000])
     t0 = time.monotonic()
-    listing = {o.key: o.etag for o in _all(bucket)}
-    want = sources_digest(s.app_dir, listing)
-    deadline = t0 + timeout
-    pos = 0
-    while s.built_sources() != want:
-        if time.monotonic() > deadline:
-            raise TimeoutError("burst not built in time")
-        s.client.log.wait(pos, 1.0)
-        pos = s.client.log.latest()
+    wait_idle(s, timeout)
     done = wait_served(s.port, "/", lambda st, _b: st == 200, timeout)
     return done - t0
 
@@ -189,6 +205,7 @@ def edit(s: Served, src: Path, kind: str, rep: int, timeout: float) -> float:
         path = "/"
         title = changed.read_text().split("title:", 1)[1].split("\n", 1)[0].strip().strip('"')
         ok = lambda st, b: st == 200 and title.encode() in b  # noqa: E731
+    wait_idle(s, timeout)  # the previous edit's run has finished (state stored, lease released)
     bucket.put(changed.relative_to(src).as_posix(), changed.read_bytes())
     t0 = time.monotonic()
     return wait_served(s.port, path, ok, timeout) - t0
@@ -210,6 +227,11 @@ def run_size(n: int, repeats: int, work: Path) -> dict:
                 res[kind] = {"median_s": statistics.median(times), "runs_s": times}
                 print(f"  {engine}: {kind} median {res[kind]['median_s']:.3f} s  runs {[round(t, 3) for t in times]}",
                       flush=True)  # fmt: skip
+            fn = "build_incremental" if engine == "ripple" else "build_hugo"
+            res["function_runs"] = s.run_timings(fn)
+            for kind, run in zip(("burst", *[k for k in EDITS for _ in range(repeats)]), res["function_runs"],
+                                 strict=False):  # fmt: skip
+                print(f"    {engine} {kind}: handler {run.get('seconds')} s {run.get('timings')}", flush=True)
         finally:
             s.close()
         out["engines"][engine] = res

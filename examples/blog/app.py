@@ -26,10 +26,11 @@ SEED = os.environ.get("BLOG_SEED", "1") != "0"
 #: Settings of both build functions: a full build of a big site needs time and memory (Hugo
 #: runs as a child process of the sandbox and counts against its memory).
 BUILD = dict(timeout=300, memory_mb=1024, tmp_mb=1024)
-#: Object events are gathered for this long (or up to 1000) before a build starts: long enough
-#: for a burst from one `ripple bucket cp -r` to arrive in a few batches, short enough to keep an
-#: edit live within a fraction of a second.
-BATCH_WINDOW_S = 0.1
+#: How long object events are gathered before a build starts. None: a lone edit starts its build at
+#: once, and everything that arrives while a build runs (concurrency 1) is taken by the next build in
+#: one batch of up to 1000, so a burst from `ripple bucket cp -r` still becomes a few builds. A
+#: window would add its length to every edit's latency.
+BATCH_WINDOW_S = 0.0
 
 
 def build_incremental(event, context):
