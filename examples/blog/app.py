@@ -83,6 +83,10 @@ def make_app(engine: str = ENGINE) -> App:
         concurrency=1,
         **BUILD,
     )(active)
+    if engine == "ripple":
+        # Future posts appear (and expired ones go) when their time comes, not at the next upload:
+        # each minute's tick costs one read unless ripple.site said something comes due.
+        app.schedule("rate(1 minute)")(active)
     app.function(**BUILD)(other)
     return app
 

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -223,13 +224,23 @@ class Lease:
         except ConditionalCheckFailed:
             raise LeaseLost(f"lease {self.owner!r} was taken over after it expired") from None
 
-    def commit(self, generation: int, state_key: str, engine: str, sources: str = "") -> None:
+    def commit(
+        self,
+        generation: int,
+        state_key: str,
+        engine: str,
+        sources: str = "",
+        *,
+        built_at: float = 0.0,
+        next_change: float | None = None,
+    ) -> None:
         """Record the new generation (fenced: only while we hold the lease and nobody moved the
-        generation). Raises LeaseLost otherwise."""
+        generation), the time the site was built for and when it next changes by itself (a future
+        post's date, an expiry; 0: never). Raises LeaseLost otherwise."""
         try:
             self.table.update(
                 self.key,
-                update="SET #g = :g, #s = :s, #en = :en, #src = :src, #e = :exp",
+                update="SET #g = :g, #s = :s, #en = :en, #src = :src, #e = :exp, #ba = :ba, #nc = :nc",
                 condition="#o = :me AND (attribute_not_exists(#g) OR #g = :prev)",
                 names={
                     "#g": "generation",
@@ -238,8 +249,12 @@ class Lease:
                     "#src": "sources",
                     "#o": "lease_owner",
                     "#e": "lease_expires",
+                    "#ba": "built_at",
+                    "#nc": "next_change",
                 },
                 values={
+                    ":ba": Decimal(str(round(built_at, 3))),
+                    ":nc": Decimal(str(round(next_change, 3))) if next_change else 0,
                     ":g": generation,
                     ":s": state_key,
                     ":en": engine,
@@ -469,7 +484,7 @@ class Builder:
         self.lease = Lease(client.table(names.locks), owner or f"{engine}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self.mirror = Mirror(work / "mirror")
 
-    def run(self, *, full: bool = False) -> Report:
+    def run(self, *, full: bool = False, at: float | None = None) -> Report:
         """Take the lease, build until no waiter asked for another pass, release.
 
         Raises:
@@ -484,7 +499,7 @@ class Builder:
         try:
             first = True
             while True:
-                item = self._one_pass(item, report, full=full and first)
+                item = self._one_pass(item, report, full=full and first, at=at)
                 first = False
                 if self.lease.release():
                     break
@@ -499,25 +514,34 @@ class Builder:
         report.timings[name] = round(report.timings.get(name, 0.0) + n - t, 4)
         return n
 
-    def _one_pass(self, item: dict[str, Any], report: Report, *, full: bool) -> dict[str, Any]:
+    def _one_pass(self, item: dict[str, Any], report: Report, *, full: bool, at: float | None = None) -> dict[str, Any]:
         t = time.perf_counter()
         generation = int(item.get("generation", 0))
+        now = build_time(item, at)
         listing = source_listing(self.src)
-        if not full and item.get("engine") == self.engine and item.get("sources") == sources_digest(listing):
+        if (
+            not full
+            and not due(item, now)
+            and item.get("engine") == self.engine
+            and item.get("sources") == sources_digest(listing)
+        ):
             # The website was built from exactly these sources: a duplicate or late event, or a
             # change an earlier pass already took. Nothing to do, and nothing to record.
             report.skipped += 1
             self._lap(report, "check", t)
             return item
         report.passes += 1
+        next_change = None
         if self.engine == "hugo":
             put, deleted, built_from = self._hugo_pass(listing, report)
             state_key = ""
         else:
-            put, deleted, state_key, built_from = self._ripple_pass(item, listing, report, full=full)
+            put, deleted, state_key, built_from, next_change = self._ripple_pass(
+                item, listing, report, full=full, now=now
+            )
         t = time.perf_counter()
         digest = sources_digest(built_from)
-        self.lease.commit(generation + 1, state_key, self.engine, digest)
+        self.lease.commit(generation + 1, state_key, self.engine, digest, built_at=now, next_change=next_change)
         old_key = item.get("state_key")
         if old_key and old_key != state_key:
             self.state.delete(old_key)  # the previous generation's state is superseded
@@ -525,13 +549,21 @@ class Builder:
         report.put += put
         report.deleted += deleted
         report.generation = generation + 1
-        return {**item, "generation": generation + 1, "state_key": state_key, "engine": self.engine, "sources": digest}
+        return {
+            **item,
+            "generation": generation + 1,
+            "state_key": state_key,
+            "engine": self.engine,
+            "sources": digest,
+            "built_at": now,
+            "next_change": next_change or 0,
+        }
 
     # ripple.site: incremental, state in the state bucket --------------------------------------------
 
     def _ripple_pass(
-        self, item: dict[str, Any], listing: dict[str, str], report: Report, *, full: bool
-    ) -> tuple[list[str], list[str], str, dict[str, str]]:
+        self, item: dict[str, Any], listing: dict[str, str], report: Report, *, full: bool, now: float
+    ) -> tuple[list[str], list[str], str, dict[str, str], float | None]:
         t = time.perf_counter()
         generation = int(item.get("generation", 0))
         state_dir = self.work / "state"
@@ -570,7 +602,7 @@ class Builder:
         # A warm sandbox keeps its ripple.site Builder (state open, page model in memory) and tells
         # it exactly which files changed, so nothing else is scanned.
         builder = _site_builder(self.mirror.files, out, state_dir)
-        res = builder.build(now=datetime.now(UTC), changed=got | gone, changed_only=warm)
+        res = builder.build(now=datetime.fromtimestamp(now, UTC), changed=got | gone, changed_only=warm)
         report.full = report.full or res.full
         report.rendered += res.rendered
         t = self._lap(report, "build", t)
@@ -586,7 +618,7 @@ class Builder:
         self.state.put(new_key, (state_dir / "site.db").read_bytes(), content_type="application/vnd.sqlite3")
         marker.write_text(f"{generation + 1} {new_key}")
         self._lap(report, "store-state", t)
-        return put, deleted, new_key, manifest
+        return put, deleted, new_key, manifest, res.next_change.timestamp() if res.next_change else None
 
     # Hugo: what the original did -------------------------------------------------------------------
 
@@ -620,6 +652,26 @@ def work_dir(names: Names) -> Path:
     return Path(tempfile.gettempdir()) / "ripple-blog" / names.src
 
 
+def build_time(item: dict[str, Any], at: float | None = None) -> float:
+    """The time a build renders the site for (epoch s): the clock, or a schedule's time when that is
+    later, and never earlier than the last build's (hosts' clocks differ; a post must not vanish
+    again because one build ran on a slower clock)."""
+    return max(time.time(), float(item.get("built_at") or 0), at or 0.0)
+
+
+def due(item: dict[str, Any], now: float) -> bool:
+    """Whether the site changes by itself by ``now``: a future post's date or an expiry passed."""
+    nc = float(item.get("next_change") or 0)
+    return bool(nc) and now >= nc
+
+
+def scheduled_time(event: Any) -> float | None:
+    """The scheduled time of an EventBridge schedule event (epoch s), None for other events."""
+    if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event" and event.get("time"):
+        return datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00")).timestamp()
+    return None
+
+
 #: ripple.site Builders of this process by state folder: in a warm sandbox they outlive the
 #: invocation, keeping the page model and the state's tables in memory between builds.
 _SITE_BUILDERS: dict[str, Any] = {}
@@ -647,10 +699,16 @@ def handle(names: Names, engine: str, event: Any) -> dict[str, Any]:
     import ripple
 
     full = isinstance(event, dict) and bool(event.get("full"))
+    at = scheduled_time(event)
     with ripple.connect() as client:
+        if at is not None:
+            # The schedule only matters when a future post or an expiry has come due: one read.
+            item = client.table(names.locks).get({"id": LEASE_ID}) or {}
+            if not due(item, build_time(item, at)):
+                return {"engine": engine, "skipped": "nothing due", "next_change": float(item.get("next_change") or 0)}
         w = work_dir(names)
         w.mkdir(parents=True, exist_ok=True)
-        report = Builder(client, names, engine, w).run(full=full).as_dict()
+        report = Builder(client, names, engine, w).run(full=full, at=at).as_dict()
     # One line per run for `ripple logs` (and the tests): what was built and published.
     print("blog-build", orjson.dumps({k: v for k, v in report.items() if not k.endswith("_keys")}).decode())
     return report

@@ -205,3 +205,27 @@ def test_the_hugo_variant_builds_and_updates_the_same_site() -> None:
         src.delete("content/posts/from-hugo.md")
         p.drain()
         assert not site.exists("posts/from-hugo/index.html")
+
+
+def test_a_future_post_appears_when_its_date_passes_without_an_upload() -> None:
+    # The sandbox builds with the real clock; the schedule's event carries the harness's virtual
+    # time (2027-01-15), which a build takes when it is later. A post dated 2027-01-01 is in the
+    # future for the upload's build and due at the first tick.
+    with run_app(app) as p:
+        src, site = p.bucket(SRC), p.bucket(SITE)
+        if time.time() >= 1_798_761_600:  # 2027-01-01: the real clock has passed the post's date
+            pytest.skip("the real clock is past the future post's date")
+        src.put("content/posts/new-year.md", post("New year", "Published by the clock.", date="2027-01-01T00:00:00Z"))
+        p.drain()
+        assert not site.exists("posts/new-year/index.html") and b"New year" not in site.read("index.html")
+        item = p.table(LOCKS).get({"id": "site"})
+        assert float(item["next_change"]) == 1_798_761_600  # ripple.site reported when it comes due
+        runs = len(builds(p))
+        p.advance(60)  # the first tick
+        assert b"Published by the clock." in site.read("posts/new-year/index.html")
+        assert b"New year" in site.read("index.html")
+        assert len(builds(p)) == runs + 1
+        p.advance(120)  # later ticks find nothing due: no build, nothing written
+        seq = p.client.log.latest()
+        p.advance(60)
+        assert len(builds(p)) == runs + 1 and site_writes(p, seq) == (set(), set())
