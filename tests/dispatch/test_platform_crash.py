@@ -75,7 +75,17 @@ def test_platform_survives_sigkill_without_losing_or_reordering(tmp_path):
                     batch.append((json.dumps({"k": k, "v": counters[k]}).encode(), k))
                     written += 1
                 c.stream("input").put_many(batch)
-            time.sleep(rng.uniform(1.0, 2.5))  # a random moment to kill at (start-up takes ~1 s)
+            if kills % 4 == 3:
+                time.sleep(rng.uniform(0.05, 1.0))  # a kill during start-up
+            else:
+                # Once it delivers (start-up takes ~1 s idle, several on a loaded machine), a random
+                # moment of the delivery: mid-batch, mid-checkpoint.
+                ready = time.monotonic() + 60
+                pos = c.log.latest(["stream:deliveries"])
+                while len(deliveries(c)) == before and time.monotonic() < ready:
+                    c.log.wait(pos, 1.0, sources=["stream:deliveries"])
+                    pos = c.log.latest(["stream:deliveries"])
+                time.sleep(rng.uniform(0.0, 0.6))
             proc.send_signal(signal.SIGKILL)
             proc.wait(30)
             kills += 1
