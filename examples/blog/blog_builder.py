@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ripple.client import Bucket, Client, Table
-from ripple.errors import ConditionalCheckFailed, NoSuchKey, RippleError
+from ripple.errors import ConditionalCheckFailed, NoSuchKey, RippleError, TrimmedData
 
 ENGINES = ("ripple", "hugo")
 #: The lease lasts this long unless renewed; a holder renews it between the phases of a run, so a
@@ -321,9 +321,51 @@ def list_with_etags(bucket: Bucket, prefix: str = "") -> dict[str, str]:
         token = page.next_continuation_token
 
 
-def source_listing(bucket: Bucket) -> dict[str, str]:
-    """The bucket's source files (what the engines read) with their ETags."""
+def full_listing(bucket: Bucket) -> dict[str, str]:
+    """The bucket's source files (what the engines read) with their ETags, listed whole."""
     return {k: e for k, e in list_with_etags(bucket).items() if is_source(k)}
+
+
+#: Per source bucket, the listing this process last made and the change-log position it is exact
+#: for: a warm sandbox brings it up to date from the bucket's own change log (the committed
+#: writes, in order) and a HEAD per changed key, instead of listing 10k keys per edit.
+_LISTINGS: dict[str, tuple[int, dict[str, str]]] = {}
+
+
+def source_listing(client: Client, bucket: Bucket) -> dict[str, str]:
+    """The bucket's source files with their ETags, as of now (a copy the caller may change).
+
+    Incremental when this process has listed the bucket before and the change log still holds
+    every change since; a full listing otherwise (cold sandbox, trimmed log)."""
+    log_source = f"bucket:{bucket.name}"
+    where = f"{client.folder}:{bucket.name}"
+    cached = _LISTINGS.get(where)
+    if cached is not None and cached[0] > client.log.latest([log_source]):
+        cached = None  # another state folder's history (the same path, made anew)
+    if cached is not None:
+        cursor, listing = cached
+        try:
+            keys: set[str] = set()
+            while page := client.log.read(cursor, sources=[log_source], limit=1000):
+                keys.update(c.partition for c in page)
+                cursor = page[-1].seq
+        except TrimmedData:
+            cached = None
+        else:
+            for key in keys:
+                if not is_source(key):
+                    continue
+                try:
+                    listing[key] = bucket.head(key).etag
+                except NoSuchKey:
+                    listing.pop(key, None)
+            _LISTINGS[where] = (cursor, listing)
+            return dict(listing)
+    # The position is taken before listing: a change made meanwhile is read (again) next time.
+    cursor = client.log.latest([log_source])
+    listing = full_listing(bucket)
+    _LISTINGS[where] = (cursor, listing)
+    return dict(listing)
 
 
 def sources_digest(manifest: dict[str, str]) -> str:
@@ -518,7 +560,7 @@ class Builder:
         t = time.perf_counter()
         generation = int(item.get("generation", 0))
         now = build_time(item, at)
-        listing = source_listing(self.src)
+        listing = source_listing(self.client, self.src)
         if (
             not full
             and not due(item, now)
