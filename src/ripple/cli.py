@@ -875,12 +875,16 @@ def init_cmd(c: Ctx, directory: str, template: str) -> None:
 
 
 @main.command("demo")
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_HTTP_PORT, show_default=True,
+              help="HTTP port for the blog (0: any free port).")  # fmt: skip
+@click.option("--exit", "exit_after", is_flag=True, help="Stop after the demo instead of serving on.")
 @pass_ctx
-def demo_cmd(c: Ctx) -> None:
-    """Create a bucket, a table, a stream and a topic, write to each, and print the change records."""
+def demo_cmd(c: Ctx, port: int, exit_after: bool) -> None:
+    """Run the two example apps (a blog rebuilt from uploads, a leaderboard rolled up from a table's
+    changes) on the state folder, show each at work, and keep serving until Ctrl-C."""
     from ripple.demo import run
 
-    run(c.client, echo=click.echo)
+    run(c.client, echo=click.echo, port=port, exit_after=exit_after)
 
 
 # Subsystems that bring heavier imports are loaded only when their command runs.

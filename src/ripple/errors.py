@@ -158,6 +158,12 @@ class TrimmedData(RippleError):
 # --- the state folder -------------------------------------------------------------------------------
 
 
+class AppFailed(RippleError):
+    """An app did not do its part: its process exited, or it did not finish in time (``ripple demo``)."""
+
+    code = "AppFailed"
+
+
 class StateError(RippleError):
     """The state folder cannot be used: unreadable, read-only, full, or written by a newer ripple."""
 
