@@ -1,0 +1,260 @@
+"""The roll-up's merge against a real store, in-process (no sandboxes, so hypothesis can try many
+histories): random games, rewrites, duplicates, deletes, malformed items, out-of-order starts and
+games exactly at the window's edge, delivered as the stream would (per-key lanes, random batches,
+redelivered and half-applied batches, schedule ticks), and at every check point each stored view
+equals the view recomputed from scratch from the table."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import random
+import zlib
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lb_helpers import HANDLES, USERS, check_views, game, ranking, rollup
+
+import ripple
+from ripple.dispatch.filters import compile_filters
+from ripple.testing import DEFAULT_START, VirtualClock
+
+PASSES = compile_filters([rollup.OWN_WRITES_FILTER])
+
+
+class Crash(Exception):
+    """A batch stopped between two view writes (what a SIGKILL does to a sandbox)."""
+
+
+class Platform:
+    """Just enough of the trigger to drive rollup.py in-process: reads the table's change records,
+    filters them, and delivers them in per-key lanes of random batches."""
+
+    def __init__(self, client: Any, rng: random.Random, n: int, lanes: int):
+        self.client, self.table, self.rng, self.n, self.lanes = client, client.table("games"), rng, n, lanes
+        self.after = client.log.latest(["table:games"])
+        self.last_eval = None  # the latest record or tick time the views were evaluated at
+        self.next_tick = (int(DEFAULT_START) // 60 + 1) * 60
+
+    def deliver(self) -> None:
+        records = []
+        while page := self.client.log.read(self.after, sources=["table:games"], limit=500):
+            self.after = page[-1].seq
+            records += [c.record for c in page if PASSES(c.record)]
+        lanes: list[list[dict]] = [[] for _ in range(self.lanes)]
+        for r in records:
+            lanes[zlib.crc32(r["dynamodb"]["Keys"]["event_key"]["S"].encode()) % self.lanes].append(r)
+        batches: list[list[list[dict]]] = []
+        for lane in lanes:
+            out, i = [], 0
+            while i < len(lane):
+                size = self.rng.randint(1, 6)
+                out.append(lane[i : i + size])
+                i += size
+            batches.append(out)
+        while any(batches):
+            lane = self.rng.choice([b for b in batches if b])
+            batch = lane.pop(0)
+            if self.rng.random() < 0.2:
+                self._crash_midway(batch)
+            rollup.on_records(self.table, batch, self.n)
+            if self.rng.random() < 0.2:
+                rollup.on_records(self.table, batch, self.n)  # redelivered after success
+            t = max(int(r["dynamodb"]["ApproximateCreationDateTime"]) for r in batch)
+            self.last_eval = max(self.last_eval or t, t)
+
+    def _crash_midway(self, batch: list[dict]) -> None:
+        left = self.rng.randint(0, 3)
+
+        def hook(view: str) -> None:
+            nonlocal left
+            left -= 1
+            if left < 0:
+                raise Crash(view)
+
+        rollup.after_write = hook
+        try:
+            rollup.on_records(self.table, batch, self.n)
+        except Crash:
+            pass
+        finally:
+            rollup.after_write = None
+
+    def advance(self, clock: VirtualClock, seconds: int) -> None:
+        """Move the clock, running the minute's tick at each minute passed (records first, as the
+        harness drains before each timer)."""
+        target = clock.t + seconds
+        while self.next_tick <= target:
+            self.deliver()
+            clock.set(self.next_tick)
+            when = _dt.datetime.fromtimestamp(self.next_tick, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            rollup.on_tick(self.table, {"time": when}, self.n)
+            self.last_eval = max(self.last_eval or self.next_tick, self.next_tick)
+            self.next_tick += 60
+        clock.set(target)
+
+
+_start_offsets = st.one_of(
+    st.sampled_from([-3601, -3600, -3599, -3540, 0, 1, 30]),  # the window's edge, now, a bit ahead
+    st.integers(-5000, 60),
+)
+_op = st.one_of(
+    st.tuples(
+        st.just("put"),
+        st.integers(0, len(USERS) - 1),
+        _start_offsets,
+        st.integers(0, 9),
+        st.integers(0, len(HANDLES) - 1),
+        st.booleans() | st.just(True),
+        st.lists(st.integers(0, 3), max_size=2),
+    ),
+    st.tuples(st.just("rewrite"), st.integers(0, 50), st.integers(0, 9), st.integers(0, len(HANDLES) - 1)),
+    st.tuples(st.just("dup"), st.integers(0, 50)),
+    st.tuples(st.just("delete"), st.integers(0, 50)),
+    st.tuples(st.just("advance"), st.sampled_from([1, 59, 60, 61, 600, 1800, 3600])),
+    st.tuples(st.just("bad"), st.integers(0, len(USERS) - 1), st.integers(0, 3)),
+    st.tuples(
+        st.just("check"),
+    ),
+)
+
+_BAD = (
+    {"score": "lots"},  # a string score
+    {"handle": ""},
+    {"achievements": [{"id": 1}]},  # no bonus_score
+    {"completed": "yes"},
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ops=st.lists(_op, min_size=5, max_size=40),
+    n=st.integers(1, 3),
+    keep_extra=st.sampled_from([0, 1, 400]),
+    lanes=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_views_equal_views_from_scratch(tmp_path_factory, ops, n, keep_extra, lanes, seed):
+    # A small state cap makes the floor (and its scan fallback) happen with a handful of games.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ranking, "KEEP_RECENT", n + keep_extra)
+        mp.setattr(ranking, "KEEP_BEST", 1 + keep_extra)
+        mp.setattr(ranking, "KEEP_DAY_FACTOR", 1 if keep_extra == 0 else 2)
+        _run_history(tmp_path_factory, ops, n, lanes, seed)
+
+
+def _run_history(tmp_path_factory, ops, n, lanes, seed):
+    clock = VirtualClock()
+    rng = random.Random(seed)
+    with ripple.connect(tmp_path_factory.mktemp("s") / "state", clock=clock) as client:
+        games = client.create_table("games", hash_key="event_key:S", range_key="start_timestamp:N",
+                                    stream="NEW_AND_OLD_IMAGES")  # fmt: skip
+        p = Platform(client, rng, n, lanes)
+        written: list[dict] = []
+        for op in ops:
+            kind = op[0]
+            if kind == "put":
+                _, u, off, score, h, completed, bonuses = op
+                item = game(USERS[u], int(clock.t) + off, score, handle=HANDLES[h], completed=completed,
+                            bonuses=tuple(bonuses))  # fmt: skip
+                games.put(item)
+                written.append(item)
+            elif kind == "rewrite" and written:
+                item = dict(written[op[1] % len(written)], score=op[2], handle=HANDLES[op[3]])
+                games.put(item)
+                written.append(item)
+            elif kind == "dup" and written:
+                games.put(written[op[1] % len(written)])
+            elif kind == "delete" and written:
+                w = written[op[1] % len(written)]
+                games.delete({"event_key": w["event_key"], "start_timestamp": w["start_timestamp"]})
+            elif kind == "advance":
+                p.advance(clock, op[1])
+            elif kind == "bad":
+                games.put({**game(USERS[op[1]], int(clock.t) - 10, 5), **_BAD[op[2]]})
+            elif kind == "check":
+                p.deliver()
+                check_views(games, n, last_eval=p.last_eval)
+        p.deliver()
+        check_views(games, n, last_eval=p.last_eval)
+
+
+def test_a_batch_applied_twice_writes_nothing_the_second_time(tmp_path):
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = client.create_table("games", hash_key="event_key:S", range_key="start_timestamp:N",
+                                    stream="NEW_AND_OLD_IMAGES")  # fmt: skip
+        after = client.log.latest()
+        for i in range(5):
+            games.put(game(f"u{i}", int(clock.t) - 100 * i, 10 * i, handle=HANDLES[i % 2]))
+        batch = [c.record for c in client.log.read(after, sources=["table:games"])]
+        first = rollup.on_records(games, batch, 3)
+        assert ranking.RECENT_KEY in first and len(first) == 4  # recent, the day, two handles
+        assert rollup.on_records(games, batch, 3) == []
+        assert games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})["version"] == 1
+
+
+@pytest.mark.parametrize("workers", [4])
+def test_concurrent_batches_never_lose_a_game(tmp_path, workers):
+    """Threads merge disjoint batches into the same views at once: the conditional write on
+    ``version`` makes the losers merge again, so every game ends up counted (exactly once)."""
+    import threading
+
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = client.create_table("games", hash_key="event_key:S", range_key="start_timestamp:N",
+                                    stream="NEW_AND_OLD_IMAGES")  # fmt: skip
+        after = client.log.latest()
+        for i in range(40):
+            games.put(game(f"u{i}", int(clock.t) - i, i, handle=HANDLES[i % 4]))
+        records = [c.record for c in client.log.read(after, sources=["table:games"])]
+        tables = [ripple.connect(tmp_path / "state", clock=clock) for _ in range(workers)]
+        barrier = threading.Barrier(workers)
+        errors: list[BaseException] = []
+
+        def run(k: int) -> None:
+            try:
+                barrier.wait()
+                for j in range(k, len(records), workers):
+                    rollup.on_records(tables[k].table("games"), [records[j]], 40)
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for t in tables:
+            t.close()
+        assert not errors
+        check_views(games, 40)
+        recent = games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})
+        assert len(recent["games"]) == 40
+
+
+def test_a_view_that_would_outgrow_an_item_keeps_fewer_games_and_stays_exact(tmp_path, monkeypatch):
+    """Games with long achievement lists: the recent view's state is trimmed (the floor rises)
+    rather than failing the write, and the board is still the exact top N."""
+    monkeypatch.setattr(rollup, "MAX_VIEW_BYTES", 20_000)
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = client.create_table("games", hash_key="event_key:S", range_key="start_timestamp:N",
+                                    stream="NEW_AND_OLD_IMAGES")  # fmt: skip
+        after = client.log.latest()
+        for i in range(60):
+            # Falling scores over time: every game is in the skyband.
+            games.put(game(f"u{i}", int(clock.t) - 3000 + i, 1000 - i, bonuses=tuple(range(20))))
+        rollup.on_records(games, [c.record for c in client.log.read(after, sources=["table:games"])], 3)
+        recent = games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})
+        assert 3 <= len(recent["kept"]) < 60 and recent["floor"] is not None
+        check_views(games, 3, last_eval=int(clock.t))
+        assert len(games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})["games"]) == 3
+        clock.set(clock.t + 639)  # u0..u39 expire, kept held only the best (oldest): the tick scans
+        rollup.on_tick(
+            games, {"time": _dt.datetime.fromtimestamp(int(clock.t), _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}, 3
+        )
+        check_views(games, 3, last_eval=int(clock.t))
+        assert len(games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})["games"]) == 3

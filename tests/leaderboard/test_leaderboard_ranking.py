@@ -1,0 +1,142 @@
+"""The pure logic of ranking.py: what a game is, the order, the window's edge, the skyband."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lb_helpers import game, ranking
+
+from ripple.dispatch.filters import compile_filters
+
+T = 1_800_000_000
+
+
+def entry(key: str, start: int, points: int, handle: str = "ann") -> dict:
+    e = ranking.parse_game(game(key, start, points, handle=handle))
+    assert e is not None
+    return e
+
+
+def test_points_count_achievement_bonuses():
+    e = ranking.parse_game(game("u1", T, 100, bonuses=(5, 7)))
+    assert (e["score"], e["bonus"], e["points"]) == (100, 12, 112)
+    assert [a["shortname"] for a in e["achievements"]] == ["a0", "a1"]
+
+
+def test_ties_go_to_the_earlier_start_then_the_smaller_key():
+    games = [entry("b", T - 10, 50), entry("a", T - 10, 50), entry("c", T - 20, 50), entry("d", T, 60)]
+    assert [(g["event_key"]) for g in sorted(games, key=ranking.rank)] == ["d", "c", "a", "b"]
+
+
+def test_a_game_exactly_an_hour_old_has_left_the_window():
+    assert ranking.live(entry("u", T - 3599, 1), T)
+    assert not ranking.live(entry("u", T - 3600, 1), T)
+    assert ranking.live(entry("u", T + 30, 1), T)  # stamped ahead of the clock: recent at once
+
+
+def test_games_not_completed_are_not_ranked():
+    assert ranking.parse_game(game("u1", T, 100, completed=False)) is None
+    assert ranking.parse_game(None) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"score": "100"},
+        {"score": True},
+        {"handle": ""},
+        {"handle": 7},
+        {"completed": "yes"},
+        {"achievements": {"bonus_score": 1}},
+        {"achievements": [{"id": 1}]},
+        {"achievements": ["gold"]},
+        {"start_timestamp": 0},
+        {"event_key": ""},
+        {"event_key": "leaderboard#recent"},
+        {"score": Decimal("NaN")},
+    ],
+)
+def test_malformed_games_are_refused_with_a_reason(bad):
+    with pytest.raises(ranking.BadGame):
+        ranking.parse_game({**game("u1", T, 100), **bad})
+
+
+def test_the_trigger_filter_drops_view_items_and_keeps_games():
+    passes = compile_filters([__import__("rollup").OWN_WRITES_FILTER])
+
+    def rec(key: str, start: str, name: str = "MODIFY") -> dict:
+        return {"eventName": name, "dynamodb": {"Keys": {"event_key": {"S": key}, "start_timestamp": {"N": start}}}}
+
+    assert not passes(rec("leaderboard#recent", "0"))
+    assert not passes(rec("leaderboard#day#2027-01-15", "0"))
+    assert not passes(rec("best#ann", "0"))
+    assert passes(rec("u1", "1800000000"))
+    assert passes(rec("u1", "1800000000", "REMOVE"))
+
+
+_games = st.lists(
+    st.tuples(st.integers(0, 6), st.integers(-50, 0), st.integers(0, 5)), max_size=30, unique_by=lambda g: g[:2]
+)
+
+
+def _brute_skyband(games: list[dict], n: int) -> list[dict]:
+    out = []
+    for g in games:
+        better_later = [
+            h
+            for h in games
+            if h is not g and ranking.rank(h) < ranking.rank(g) and h["start_timestamp"] >= g["start_timestamp"]
+        ]
+        if len(better_later) < n:
+            out.append(g)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(games=_games, n=st.integers(1, 4))
+def test_skyband_matches_its_definition(games, n):
+    es = [entry(f"u{k}", T + s, p) for k, s, p in games]
+    key = lambda e: ranking.key_of(e)  # noqa: E731
+    assert sorted(map(key, ranking.skyband(es, n))) == sorted(map(key, _brute_skyband(es, n)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(games=_games, n=st.integers(1, 4), ages=st.lists(st.integers(0, 60), min_size=1, max_size=5))
+def test_the_skyband_knows_the_top_n_as_games_age(games, n, ages):
+    """Top N from the state equals the top N of every live game at each later time."""
+    es = [entry(f"u{k}", T + s - 3600, p) for k, s, p in games]
+    now = T - 60
+    state = ranking.from_scratch(ranking.recent(n), es, now)
+    for age in sorted(ages):
+        now = T - 60 + age
+        state = ranking.apply_changes(ranking.recent(n), state, {}, now)
+        assert state is not None  # no cap here, so aging never needs a scan
+        want = sorted((e for e in es if ranking.live(e, now)), key=ranking.rank)[:n]
+        assert ranking.top(ranking.recent(n), state, now) == want
+
+
+def test_deleting_a_recent_member_asks_for_a_scan_and_a_non_member_does_not():
+    spec = ranking.recent(1)
+    a, b = entry("a", T - 100, 9), entry("b", T - 200, 5)  # b is older and worse: not in the skyband
+    state = ranking.from_scratch(spec, [a, b], T)
+    assert set(state.members) == {ranking.key_of(a)}
+    assert ranking.apply_changes(spec, state, {ranking.key_of(b): None}, T) is not None
+    assert ranking.apply_changes(spec, state, {ranking.key_of(a): None}, T) is None
+    lowered = entry("a", T - 100, 1)
+    assert ranking.apply_changes(spec, state, {ranking.key_of(a): lowered}, T) is None
+    raised = entry("a", T - 100, 20)
+    assert ranking.top(spec, ranking.apply_changes(spec, state, {ranking.key_of(a): raised}, T), T) == [raised]
+
+
+def test_views_that_do_not_age_delete_without_a_scan_until_the_floor_is_reached():
+    spec = ranking.day("2027-01-15", 2)
+    games = [entry(f"u{i}", T - i, 10 - i) for i in range(8)]
+    state = ranking.from_scratch(spec, games, T)
+    assert len(state.members) == spec.keep and state.floor is not None
+    for i in range(spec.keep - spec.n):
+        state = ranking.apply_changes(spec, state, {ranking.key_of(games[i]): None}, T)
+        assert state is not None
+    assert ranking.apply_changes(spec, state, {ranking.key_of(games[spec.keep - spec.n]): None}, T) is None
