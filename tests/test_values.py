@@ -6,6 +6,8 @@ import base64
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ripple.errors import ItemTooLarge, ValidationError
 from ripple.store.values import (
@@ -18,6 +20,7 @@ from ripple.store.values import (
     item_from_av,
     item_size,
     item_to_av,
+    item_to_av_checked,
     normalize,
     normalize_item,
     to_av,
@@ -322,3 +325,30 @@ def test_encode_key_type_mismatch():
         encode_key(True, "N")
     with pytest.raises(ValidationError):
         decode_key(b"\x09", "N")
+
+
+@given(
+    st.recursive(
+        st.one_of(
+            st.decimals(allow_nan=True, allow_infinity=True),
+            st.integers(min_value=-(10**40), max_value=10**40),
+            st.text(max_size=5),
+            st.booleans(),
+            st.none(),
+        ),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(min_size=1, max_size=3), inner, max_size=3),
+        max_leaves=8,
+    )
+)
+def test_the_write_paths_fast_conversion_equals_the_full_one(value):
+    # item_to_av_checked takes a fast route for common shapes (Decimals included: a read-modify-write
+    # sends back what a read returned); it must give the full path's result, or its exact error.
+    item = {"k": value}
+    try:
+        want = item_to_av(normalize_item(item), normalized=True)
+    except ValidationError as e:
+        with pytest.raises(ValidationError) as got:
+            item_to_av_checked(item)
+        assert str(got.value) == str(e)
+        return
+    assert item_to_av_checked(item) == want

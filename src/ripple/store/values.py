@@ -347,6 +347,11 @@ def _fast_av(v: Any, depth: int) -> dict:
         raise _Slow
     if t is bool:
         return {"BOOL": v}
+    if t is Decimal:  # what reads return: a read-modify-write sends them back
+        try:
+            return {"N": format(_number(v, ""), "f")}
+        except ValidationError:
+            raise _Slow from None  # the full path raises it again, naming the attribute
     if v is None:
         return {"NULL": True}
     if depth >= MAX_NESTING:

@@ -178,9 +178,18 @@ class EmbeddedTables(TableStore):
         row = con.execute("SELECT item FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk)).fetchone()
         return None if row is None else row[0]
 
-    def _old_item(self, old_raw: bytes | None, needed: bool) -> dict[str, Any] | None:
-        """The old item in Python form, decoded only when a condition or the caller needs it."""
-        return vals.item_from_av(orjson.loads(old_raw), trusted=True) if needed and old_raw is not None else None
+    def _old_item(
+        self, old_raw: bytes | None, needed: bool, only: frozenset[str] | None = None
+    ) -> dict[str, Any] | None:
+        """The old item in Python form, decoded only when a condition or the caller needs it, and
+        with ``only`` just those attributes (all a condition reads: a view item of 100 KB is checked
+        on its version without decoding the rest)."""
+        if not needed or old_raw is None:
+            return None
+        av = orjson.loads(old_raw)
+        if only is not None:
+            av = {k: av[k] for k in only if k in av}
+        return vals.item_from_av(av, trusted=True)
 
     def _write(
         self,
@@ -263,7 +272,8 @@ class EmbeddedTables(TableStore):
             keys = t.keys_from_av(av)
             hk, rk = t.encode(keys, exact=False)
             old_raw = self._old(con, t, hk, rk)
-            old = self._old_item(old_raw, condition is not None or return_values == "ALL_OLD")
+            whole = return_values == "ALL_OLD" or return_old_on_failure
+            old = self._old_item(old_raw, cond is not None or whole, None if whole or cond is None else cond.attributes)
             self._condition(cond, old, return_old_on_failure)
             self._write(con, t, hk, rk, keys, old_raw, new_raw)
         return old if return_values == "ALL_OLD" else None
@@ -312,7 +322,8 @@ class EmbeddedTables(TableStore):
             t = self._load(con, table)
             hk, rk = t.encode(key, exact=True)
             old_raw = self._old(con, t, hk, rk)
-            old = self._old_item(old_raw, condition is not None or return_values == "ALL_OLD")
+            whole = return_values == "ALL_OLD" or return_old_on_failure
+            old = self._old_item(old_raw, cond is not None or whole, None if whole or cond is None else cond.attributes)
             self._condition(cond, old, return_old_on_failure)
             if old_raw is not None:
                 self._write(con, t, hk, rk, key, old_raw, None)

@@ -78,21 +78,31 @@ def _undefined(kind: str, name: str) -> ExpressionError:
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse_condition(kind: str, expr: str, names: tuple) -> tuple[object, frozenset, frozenset]:
+def _parse_condition(kind: str, expr: str, names: tuple) -> tuple[object, frozenset, frozenset, frozenset]:
     p = Parser(expr, kind, dict(names))
     tree = p.condition()
     p.expect_end()
-    return tree, frozenset(p.names_used), frozenset(p.values_used)
+    return tree, frozenset(p.names_used), frozenset(p.values_used), _top_level_attributes(tree)
 
 
 class Condition:
     """A compiled ConditionExpression or FilterExpression."""
 
-    __slots__ = ("_fn", "expression", "kind", "names_used", "values_used")
+    __slots__ = ("_fn", "attributes", "expression", "kind", "names_used", "values_used")
 
-    def __init__(self, expression: str, kind: str, fn: Any, names_used: set, values_used: set) -> None:
+    def __init__(
+        self,
+        expression: str,
+        kind: str,
+        fn: Any,
+        names_used: set,
+        values_used: set,
+        attributes: frozenset = frozenset(),
+    ) -> None:
         self.expression, self.kind, self._fn = expression, kind, fn
         self.names_used, self.values_used = set(names_used), set(values_used)
+        #: the top-level attributes the condition reads: evaluating it needs only these of an item
+        self.attributes = attributes
 
     def evaluate(self, item: dict | None) -> bool:
         """Whether ``item`` (None: no such item) satisfies the condition. Never raises for item data."""
@@ -115,13 +125,29 @@ def compile_condition(
     as bare names, undefined ``#names``/``:values``, unknown functions, wrong operand counts or types,
     redundant parentheses, and ValidationError for attribute values that are not valid DynamoDB values.
     """
-    tree, names_used, values_used = _parse_condition(kind, expr, _freeze_names(names))
+    tree, names_used, values_used, attributes = _parse_condition(kind, expr, _freeze_names(names))
     bound = _bind_values(values, values_used)
     for v in values_used:
         if v not in bound:
             raise _undefined(kind, v)
     fn = Binder(kind, bound).condition(tree)
-    return Condition(expr, kind, fn, names_used, values_used)
+    return Condition(expr, kind, fn, names_used, values_used, attributes)
+
+
+def _top_level_attributes(tree: object) -> frozenset[str]:
+    """The first step of every attribute path in a parsed expression."""
+    out: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Path):
+            if node.steps and isinstance(node.steps[0], str):
+                out.add(node.steps[0])
+        elif isinstance(node, tuple | list):
+            stack.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)
+    return frozenset(out)
 
 
 # --- updates ----------------------------------------------------------------------------------------
@@ -315,7 +341,7 @@ def compile_key_condition(
     """
     kind = "KeyConditionExpression"
     cond = compile_condition(expr, names, values, kind=kind)
-    tree, _, _ = _parse_condition(kind, expr, _freeze_names(names))
+    tree, *_ = _parse_condition(kind, expr, _freeze_names(names))
     bound = _bind_values(values, cond.values_used)
     parts: list = []
     _flatten(tree, parts)
