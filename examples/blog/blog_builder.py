@@ -439,13 +439,20 @@ def publish(website: Bucket, out: Path, written: list[str], deleted: list[str]) 
     """Put each of ``written`` (paths under ``out``) whose bytes differ from the website object, and
     delete ``deleted``. Returns (keys put, keys deleted)."""
     items = []
+    # One listing beats a HEAD per key once many pages changed (a new post re-renders every page
+    # with a "recent posts" sidebar).
+    listed = list_with_etags(website) if len(written) > 200 else None
     for key in written:
         data = (out / key).read_bytes()
-        try:
-            if website.head(key).etag == quoted_md5(data):
+        if listed is not None:
+            if listed.get(key) == quoted_md5(data):
                 continue
-        except NoSuchKey:
-            pass
+        else:
+            try:
+                if website.head(key).etag == quoted_md5(data):
+                    continue
+            except NoSuchKey:
+                pass
         items.append((key, data))
     _put_grouped(website, items)
     gone = [key for key in deleted if website.delete(key)]
