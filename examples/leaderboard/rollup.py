@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import ranking
 from ranking import BadGame, Entry, Key, State, ViewSpec
 
@@ -153,10 +154,10 @@ def _fault_point(view: str) -> None:
 
 def _too_big(body: Mapping[str, Any]) -> bool:
     """Whether a view item passes MAX_VIEW_BYTES. DynamoDB's exact size walks every value, which
-    cost more than the rest of a merge; the UTF-8 length of the item's repr is never far below it
-    (every value's repr is at least its stored size, give or take a few bytes of a list's or map's
-    overhead), so the exact size is computed only for items whose repr is over half the limit."""
-    return len(repr(body).encode()) > MAX_VIEW_BYTES // 2 and item_size(body) > MAX_VIEW_BYTES
+    cost more than the rest of a merge; the item's JSON is never much shorter than that size (every
+    name and value is written out, numbers as at least their digits), so the exact size is computed
+    only for items whose JSON passes half the limit."""
+    return len(orjson.dumps(body, default=str)) > MAX_VIEW_BYTES // 2 and item_size(body) > MAX_VIEW_BYTES
 
 
 def _same(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:

@@ -298,7 +298,12 @@ class EmbeddedTables(TableStore):
             raw = self._old(con, t, hk, rk)
         if raw is None:
             return None
-        item = vals.item_from_av(orjson.loads(raw), trusted=True)
+        av = orjson.loads(raw)
+        if proj is not None:
+            # Decode only what the projection keeps: a board read off a view item that also holds
+            # hundreds of games of state then costs the board, not the state.
+            av = {k: av[k] for k in proj.attributes if k in av}
+        item = vals.item_from_av(av, trusted=True)
         return proj.apply(item) if proj else item
 
     def delete_item(

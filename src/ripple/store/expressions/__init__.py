@@ -242,6 +242,11 @@ class Projection:
             node[steps[-1]] = None
         self._tree = tree
 
+    @property
+    def attributes(self) -> frozenset[str]:
+        """The top-level attributes the projection keeps (anything else need not be decoded)."""
+        return frozenset(s[0] for s in self.paths if s and isinstance(s[0], str))
+
     def apply(self, item: dict) -> dict:
         """The projected copy of ``item``: only the requested paths, nested structure kept, and list
         elements picked by index closed up into a shorter list, as DynamoDB returns them."""
