@@ -164,7 +164,7 @@ def _leaderboard(
          f"write. The recent board, read with one key lookup:")  # fmt: skip
     for rank, g in enumerate(b["games"], 1):
         started = time.strftime("%H:%M", time.gmtime(g["start_timestamp"]))
-        echo(f"  {rank:>2}. {g['handle']:<10} {g['score']:>6}  started {started} UTC")
+        echo(f"  {rank:>2}. {g['handle']:<10} {g['points']:>6} points  started {started} UTC")
 
 
 def _unique(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ def test_demo_runs_the_blog_and_the_leaderboard(tmp_path):
     assert re.search(r"the blog is served at http://blog-site\.localhost:\d+/", out), out
     live = r"uploaded a post; live at \S+posts/hello-from-ripple-demo/ \d+ ms later \(on the home page: yes\)"
     assert re.search(live, out), out
-    ranks = re.findall(r"^\s+(\d+)\. \S+\s+(\d+)\s+started", out, re.M)
+    ranks = re.findall(r"^\s+(\d+)\. \S+\s+(\d+) points\s+started", out, re.M)
     assert [int(r) for r, _ in ranks] == list(range(1, 11)), out
     scores = [int(s) for _, s in ranks]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
