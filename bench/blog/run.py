@@ -211,10 +211,10 @@ def edit(s: Served, src: Path, kind: str, rep: int, timeout: float) -> float:
     return wait_served(s.port, path, ok, timeout) - t0
 
 
-def run_size(n: int, repeats: int, work: Path) -> dict:
+def run_size(n: int, repeats: int, work: Path, engines: tuple[str, ...] = ("ripple", "hugo")) -> dict:
     print(f"== N = {n} posts", flush=True)
     out: dict = {"n": n, "engines": {}}
-    for engine in ("ripple", "hugo"):
+    for engine in engines:
         ework = work / f"{n}-{engine}"
         ework.mkdir(parents=True)
         src = make_source(n, ework)
@@ -281,16 +281,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--engines", default="ripple,hugo", help="ripple,hugo (a subset skips the table and plot)")
     args = ap.parse_args()
+    engines = tuple(args.engines.split(","))
     results = []
     with tempfile.TemporaryDirectory(prefix="ripple-bench-blog-") as d:
         for n in args.sizes:
-            results.append(run_size(n, args.repeats, Path(d)))
+            results.append(run_size(n, args.repeats, Path(d), engines))
     outdir = HERE / "results"
     outdir.mkdir(exist_ok=True)
-    (outdir / "results.json").write_text(json.dumps(results, indent=2))
-    plot(results, outdir / "latency.png")
-    print(table(results))
+    name = "results.json" if engines == ("ripple", "hugo") else f"results-{'-'.join(engines)}.json"
+    (outdir / name).write_text(json.dumps(results, indent=2))
+    if engines == ("ripple", "hugo"):
+        plot(results, outdir / "latency.png")
+        print(table(results))
 
 
 if __name__ == "__main__":

@@ -536,8 +536,11 @@ class _Build:
                 and row.producer == ps
                 and (not changed or changed.isdisjoint(row.dep_ids()))
             ):
-                outputs[path] = _Kept(row)
-                return outputs[path]
+                k = row.kept
+                if k is None:
+                    k = row.kept = _Kept(row)
+                outputs[path] = k
+                return k
             data, deps, flags = r.render(prod)
             h = digest_bytes(data)
             outputs[path] = o = _New(h, ps, deps, flags)

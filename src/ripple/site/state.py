@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, hash BLOB, producer T
 
 
 class OutputRow:
-    __slots__ = ("_ids", "deps", "flags", "hash", "producer")
+    __slots__ = ("_ids", "deps", "flags", "hash", "kept", "producer")
 
     def __init__(self, hash: bytes, producer: str, deps: bytes, flags: str) -> None:
         self.hash = hash
@@ -38,6 +38,7 @@ class OutputRow:
         self.deps = deps  # orjson list of key ids, decoded lazily
         self.flags = flags
         self._ids: frozenset[int] | None = None
+        self.kept: Any = None  # the build's "kept as is" marker for this row, made once
 
     def dep_ids(self) -> frozenset[int]:
         """The ids of the keys this output read, decoded once per process."""
@@ -87,6 +88,8 @@ class State:
         self._files: dict[str, tuple[int, int, bytes]] | None = None
         self._parsed: dict[str, tuple[bytes, Any]] | None = None  # path -> (hash, pickled or decoded)
         self._outputs: dict[str, OutputRow] | None = None
+        self._content_ids: set[str] | None = None
+        self._with_deps: set[str] | None = None  # content ids whose markdown read more than its file
         self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def _file_identity(self) -> tuple[int, int] | None:
@@ -178,7 +181,9 @@ class State:
 
     def content_with_deps(self) -> list[str]:
         """Pages whose cached markdown read more than the file itself (shortcodes)."""
-        return [r[0] for r in self.db.execute("SELECT id FROM content WHERE deps != ?", (b"[]",))]
+        if self._with_deps is None:
+            self._with_deps = {r[0] for r in self.db.execute("SELECT id FROM content WHERE deps != ?", (b"[]",))}
+        return sorted(self._with_deps)
 
     def key_ids(self) -> dict[str, int]:
         return {k: i for i, k in self.db.execute("SELECT id, key FROM keys")}
@@ -231,20 +236,35 @@ class State:
             if reset:
                 for table in ("files", "parsed", "content", "keys", "outputs"):
                     db.execute(f"DELETE FROM {table}")
+                self._content_ids = set()
+                self._with_deps = set()
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone_files])
             db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", [(p, *v) for p, v in files.items()])
-            live = set(parsed)
-            old_parsed = {r[0] for r in db.execute("SELECT path FROM parsed")}
-            db.executemany("DELETE FROM parsed WHERE path=?", [(p,) for p in old_parsed - live])
+            if self._parsed is not None:  # the in-memory copy mirrors the table
+                gone_parsed = [(p,) for p in self._parsed if p not in parsed]
+            else:
+                gone_parsed = [(r[0],) for r in db.execute("SELECT path FROM parsed") if r[0] not in parsed]
+            db.executemany("DELETE FROM parsed WHERE path=?", gone_parsed)
             db.executemany(
                 "INSERT OR REPLACE INTO parsed VALUES (?, ?, ?)", [(p, *v) for p, v in parsed.items() if v[1]]
             )
             db.executemany(
                 "INSERT OR REPLACE INTO content VALUES (?, ?, ?, ?, ?)", [(k, *v) for k, v in content.items()]
             )
-            old_content = {r[0] for r in db.execute("SELECT id FROM content")}
-            db.executemany("DELETE FROM content WHERE id=?", [(p,) for p in old_content - content_live])
+            if self._content_ids is None:
+                self._content_ids = {r[0] for r in db.execute("SELECT id FROM content")}
+            self._content_ids.update(content)
+            gone_content = self._content_ids - content_live
+            db.executemany("DELETE FROM content WHERE id=?", [(p,) for p in gone_content])
+            self._content_ids -= gone_content
+            if self._with_deps is not None:
+                for k, v in content.items():
+                    if v[2] != b"[]":
+                        self._with_deps.add(k)
+                    else:
+                        self._with_deps.discard(k)
+                self._with_deps -= gone_content
             db.executemany(
                 "INSERT INTO keys VALUES (?, ?, ?, ?, ?)",
                 [(i, *v) for i, v in new_keys.items()],
