@@ -3,8 +3,9 @@
 A sandbox serves one invocation at a time and stays warm between them. While an invocation runs, the
 calling thread waits on three channels at once (the control socket for the result, the log pipe, the
 status pipe that reports the worker's death) and samples the process tree's memory every
-:data:`SAMPLE_S`. A timeout, a memory overrun or a dead worker kill the sandbox's whole process tree;
-the pool then starts a fresh one for the next invocation.
+:data:`SAMPLE_S` (less often as the invocation goes on). A timeout, a memory overrun or a dead
+worker kill the sandbox's whole process tree; the pool then starts a fresh one for the next
+invocation.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ from ripple.runtime.limits import Confinement, Limiter
 from ripple.runtime.logs import LogCapture
 from ripple.runtime.spawner import SandboxProcess, Template
 
-#: Interval between memory samples of a running invocation, in seconds.
+#: Interval between memory samples of a running invocation, in seconds: every SAMPLE_S for the first
+#: SAMPLE_BURST_S, then every SAMPLE_LONG_S. A sample walks /proc and reads each process's
+#: smaps_rollup, whose cost grows with the process's memory: sampling a long invocation of a big
+#: process every 10 ms took a tenth of a core from it.
 SAMPLE_S = 0.01
+SAMPLE_BURST_S = 0.1
+SAMPLE_LONG_S = 0.05
 #: Lambda limits Init (importing the handler's module) to 10 s.
 INIT_TIMEOUT_S = 10.0
 _MIB = 1 << 20
@@ -343,7 +349,8 @@ class Sandbox:
             for fd in (ctl, log_r, status_r):
                 self._poller.register(fd, select.POLLIN)
         poller = self._poller
-        next_sample = time.monotonic() + SAMPLE_S
+        started = time.monotonic()
+        next_sample = started + SAMPLE_S
         while True:
             now = time.monotonic()
             if now >= deadline:
@@ -352,7 +359,7 @@ class Sandbox:
                 kind = self._sample()
                 if kind:
                     raise _Ended(kind)
-                next_sample = now + SAMPLE_S
+                next_sample = now + (SAMPLE_S if now - started < SAMPLE_BURST_S else SAMPLE_LONG_S)
             events = dict(poller.poll((min(deadline, next_sample) - now) * 1000))
             # The worker writes its output before its answer, so output not seen readable in the same
             # poll as the answer is not there: no need to try reading it after.
