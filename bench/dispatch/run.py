@@ -47,11 +47,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(HERE.parent))
 
-#: Every process group this run started, so a failure anywhere still ends them all.
-STARTED: list[subprocess.Popen[bytes]] = []
-
+from procs import STARTED, cpu_seconds, descendants, end, pct, redis_pid, signal_group, spawn  # noqa: E402
 
 # -- handler start times ---------------------------------------------------------------------------
 
@@ -101,70 +99,6 @@ class Stamps:
 # -- processes -------------------------------------------------------------------------------------
 
 
-def spawn(args: Sequence[str], *, env: dict[str, str], log: Path, cwd: Path = HERE) -> subprocess.Popen[bytes]:
-    """Start a process in its own session, so its whole tree can be paused and ended by group id."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            list(args), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    STARTED.append(proc)
-    return proc
-
-
-def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-
-
-def end(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    """SIGTERM (a graceful stop) to the group, then SIGKILL whatever is left of it."""
-    signal_group(proc, signal.SIGCONT)
-    signal_group(proc, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout)
-    signal_group(proc, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
-    if proc in STARTED:
-        STARTED.remove(proc)
-
-
-def descendants(root: int) -> list[int]:
-    """``root`` and every process below it (ripple's sandboxes leave the session, not the tree)."""
-    parent: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                parent[int(d)] = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(c for c, pp in parent.items() if pp == p)
-    return out
-
-
-def cpu_seconds(pids: Sequence[int]) -> dict[int, tuple[str, float]]:
-    """utime + stime per process (``comm`` too, to tell the platform from its sandboxes)."""
-    out = {}
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            raw = Path(f"/proc/{pid}/stat").read_text()
-            comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-            fields = raw.rsplit(")", 1)[1].split()
-            out[pid] = (comm, (int(fields[11]) + int(fields[12])) / CLK_TCK)
-    return out
-
-
-def redis_pid() -> int | None:
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            with contextlib.suppress(OSError):
-                if Path(f"/proc/{d}/comm").read_text().strip() == "redis-server":
-                    return int(d)
-    return None
-
-
 # -- systems ---------------------------------------------------------------------------------------
 
 
@@ -189,7 +123,8 @@ def ripple_system(feed: str, run_dir: Path, env: dict[str, str]) -> System:
     holder: dict[str, Any] = {}
 
     def start() -> subprocess.Popen[bytes]:
-        proc = spawn([str(VENV_BIN / "ripple"), "--state", str(state), "serve", "ripple_app.py"], env=env, log=log)
+        args = [str(VENV_BIN / "ripple"), "--state", str(state), "serve", "ripple_app.py"]
+        proc = spawn(args, env=env, log=log, cwd=HERE)
         # The platform prints its first line once the app's resources exist; writes may start then.
         deadline = time.monotonic() + 60
         while "ripple: app" not in (log.read_text() if log.exists() else ""):
@@ -278,10 +213,10 @@ def peer_system(name: str, run_dir: Path, env: dict[str, str]) -> System:
 
     def start() -> subprocess.Popen[bytes]:
         if name != "rq":
-            return spawn(args, env=env, log=log)
+            return spawn(args, env=env, log=log, cwd=HERE)
         # RQ has no process pool for SimpleWorker: two workers, in one process group via a shell.
         line = " & ".join([subprocess.list2cmdline(args)] * 2) + " & wait"
-        return spawn(["/bin/sh", "-c", line], env=env, log=log)
+        return spawn(["/bin/sh", "-c", line], env=env, log=log, cwd=HERE)
 
     return System(name, start, send, fill_note="one enqueue call per event")
 
@@ -454,13 +389,6 @@ def measure(sys_: System, args: argparse.Namespace, stamps: Stamps, ids: Ids, ru
 
 
 # -- report ----------------------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ms(v: float) -> str:

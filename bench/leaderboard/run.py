@@ -59,73 +59,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 VENV_BIN = Path(sys.executable).parent
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
 from loadgen import PROBE_BASE  # noqa: E402
+from procs import STARTED, cpu_seconds, descendants, end, pct, redis_pid, signal_group, spawn  # noqa: E402
 from redis_rollup import entry  # noqa: E402
 
-STARTED: list[subprocess.Popen[bytes]] = []
 PLAYER_PREFIX_HEX = b"u-".hex()  # the change log's partition is the hex of the encoded keys
-
-
-# -- processes (as bench/dispatch/run.py) ----------------------------------------------------------
-
-
-def spawn(args: Sequence[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            list(args),
-            cwd=cwd,
-            env=env or os.environ.copy(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    STARTED.append(proc)
-    return proc
-
-
-def signal_group(proc: subprocess.Popen, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-
-
-def end(proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    signal_group(proc, signal.SIGCONT)
-    signal_group(proc, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout)
-    signal_group(proc, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
-    if proc in STARTED:
-        STARTED.remove(proc)
-
-
-def descendants(root: int) -> list[int]:
-    parent: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                parent[int(d)] = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(c for c, pp in parent.items() if pp == p)
-    return out
-
-
-def cpu_seconds(pids: Sequence[int]) -> dict[int, tuple[str, float]]:
-    out = {}
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            raw = Path(f"/proc/{pid}/stat").read_text()
-            comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-            fields = raw.rsplit(")", 1)[1].split()
-            out[pid] = (comm, (int(fields[11]) + int(fields[12])) / CLK_TCK)
-    return out
 
 
 def cpu_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
@@ -134,22 +75,6 @@ def cpu_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, 
     for pid, (comm, t) in after.items():
         out[comm] = out.get(comm, 0.0) + t - before.get(pid, (comm, 0.0))[1]
     return out
-
-
-def redis_pid() -> int | None:
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            with contextlib.suppress(OSError):
-                if Path(f"/proc/{d}/comm").read_text().strip() == "redis-server":
-                    return int(d)
-    return None
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 # -- the two systems -------------------------------------------------------------------------------
@@ -169,9 +94,8 @@ class RippleSystem:
         import ripple
 
         env = {**os.environ, "LEADERBOARD_PARALLELIZATION": str(self.parallel)}
-        self.proc = spawn(
-            [str(VENV_BIN / "ripple"), "--state", str(self.state), "serve", str(self.app)], log=self.log, env=env
-        )
+        args = [str(VENV_BIN / "ripple"), "--state", str(self.state), "serve", str(self.app)]
+        self.proc = spawn(args, log=self.log, env=env, cwd=ROOT)
         deadline = time.monotonic() + 60
         while "ripple: app" not in (self.log.read_text() if self.log.exists() else ""):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -325,7 +249,9 @@ class RedisSystem:
         from redis import Redis
 
         self.r = Redis.from_url(self.url)
-        self.proc = spawn([str(VENV_BIN / "python"), str(HERE / "redis_rollup.py"), "--redis", self.url], log=self.log)
+        self.proc = spawn(
+            [str(VENV_BIN / "python"), str(HERE / "redis_rollup.py"), "--redis", self.url], log=self.log, cwd=ROOT
+        )
         deadline = time.monotonic() + 30
         while "ready" not in (self.log.read_text() if self.log.exists() else ""):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -459,7 +385,7 @@ class Writers:
                 "--out",
                 str(out),
             ]
-            procs.append(spawn(cmd, log=self.run_dir / "writers.log"))
+            procs.append(spawn(cmd, log=self.run_dir / "writers.log", cwd=ROOT))
             outs.append(out)
         deadline = time.monotonic() + 30
         while not all(Path(str(o) + ".ready").exists() for o in outs):
