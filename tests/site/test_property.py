@@ -3,8 +3,10 @@ output is byte-identical to a clean build of the same sources at the same time."
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -106,12 +108,19 @@ def apply(src: Path, kind: str, n: int, step: int, now):
     return now
 
 
-def check(seq: list[tuple[str, int]]) -> None:
+@contextlib.contextmanager
+def scratch() -> Iterator[tuple[Path, Path, Path]]:
+    """(folder, src, out): a copy of the base site and its built output in a temporary folder."""
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         src, out = tmp / "src", tmp / "out"
         shutil.copytree(base() / "ripple", src)
         shutil.copytree(base() / "out", out)
+        yield tmp, src, out
+
+
+def check(seq: list[tuple[str, int]]) -> None:
+    with scratch() as (tmp, src, out):
         now = NOW
         for step, (kind, n) in enumerate(seq):
             now = apply(src, kind, n, step, now)
@@ -126,11 +135,7 @@ def _files(src: Path) -> dict[str, bytes]:
 def check_warm(seq: list[tuple[str, int]]) -> None:
     """The same with one Builder kept across the edits (a warm sandbox), told exactly which files
     changed (changed_only): it reuses its page model and in-memory state where it can."""
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        src, out = tmp / "src", tmp / "out"
-        shutil.copytree(base() / "ripple", src)
-        shutil.copytree(base() / "out", out)
+    with scratch() as (tmp, src, out):
         now = NOW
         with Builder(src, out) as b:
             b.build(now=now)
