@@ -86,6 +86,9 @@ def test_listing_pages_over_thousands_of_keys(bucket):
     assert [k for _, k in got] == sorted(k for k in keys if k.startswith("photos/2025/"))
     assert pages == 2
     assert list(bucket.keys()) == sorted(keys)
+    infos = list(bucket.objects("photos/2024/"))  # across two pages, with what a listing carries
+    assert [o.key for o in infos] == sorted(k for k in keys if k.startswith("photos/2024/"))
+    assert {o.etag for o in infos} == {'"d41d8cd98f00b204e9800998ecf8427e"'} and {o.size for o in infos} == {0}
 
 
 def test_listing_bad_arguments(bucket):

@@ -146,7 +146,7 @@ def wait_idle(s: Served, timeout: float) -> None:
     """Until the app has built exactly the bucket's current sources and let go of its lease (the
     app's own completion marker), so that each measured upload finds it idle."""
     bucket = s.client.bucket(f"{APP}-src")
-    want = sources_digest(s.app_dir, {o.key: o.etag for o in _all(bucket)})
+    want = sources_digest(s.app_dir, {o.key: o.etag for o in bucket.objects()})
     deadline = time.monotonic() + timeout
     pos = 0
     while s.built_sources() != want:
@@ -165,16 +165,6 @@ def burst(s: Served, src: Path, timeout: float) -> float:
     wait_idle(s, timeout)
     done = wait_served(s.port, "/", lambda st, _b: st == 200, timeout)
     return done - t0
-
-
-def _all(bucket):
-    token = None
-    while True:
-        page = bucket.list("", continuation_token=token)
-        yield from page.contents
-        if not page.is_truncated:
-            return
-        token = page.next_continuation_token
 
 
 def page_of(src: Path, post: Path) -> str:

@@ -309,16 +309,8 @@ class Lease:
 
 
 def list_with_etags(bucket: Bucket, prefix: str = "") -> dict[str, str]:
-    """Every key under ``prefix`` with its ETag, following continuation tokens."""
-    out: dict[str, str] = {}
-    token = None
-    while True:
-        page = bucket.list(prefix, continuation_token=token)
-        for obj in page.contents:
-            out[obj.key] = obj.etag
-        if not page.is_truncated:
-            return out
-        token = page.next_continuation_token
+    """Every key under ``prefix`` with its ETag."""
+    return {obj.key: obj.etag for obj in bucket.objects(prefix)}
 
 
 def full_listing(bucket: Bucket) -> dict[str, str]:

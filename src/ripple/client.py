@@ -70,16 +70,19 @@ class Bucket:
         """One page of ListObjectsV2 (``delimiter``, ``start_after``, ``continuation_token``, ``max_keys``)."""
         return self._s.list_objects(self.name, prefix=prefix, **kw)
 
-    def keys(self, prefix: str = "") -> Iterator[str]:
-        """Every key under ``prefix``, following continuation tokens."""
+    def objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under ``prefix`` (key, ETag, size, ...), following continuation tokens."""
         token = None
         while True:
             page = self._s.list_objects(self.name, prefix=prefix, continuation_token=token)
-            for obj in page.contents:
-                yield obj.key
+            yield from page.contents
             if not page.is_truncated:
                 return
             token = page.next_continuation_token
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key under ``prefix``, following continuation tokens."""
+        return (obj.key for obj in self.objects(prefix))
 
     def info(self) -> BucketInfo:
         return self._s.bucket_info(self.name)
