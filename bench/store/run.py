@@ -462,14 +462,22 @@ class TimedConnection:
         entry[1] += time.perf_counter_ns() - t
         return cur
 
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        t = time.perf_counter_ns()
+        cur = self._con.executemany(sql, rows)
+        entry = self._stats.setdefault("(many) " + " ".join(sql.split())[:63], [0, 0])
+        entry[0] += 1
+        entry[1] += time.perf_counter_ns() - t
+        return cur
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
 
 
 def breakdown(base: Path, n: int) -> str:
-    """Per operation: wall time, time inside each SQL statement's ``execute``, and the rest (Python,
-    record building, after-commit hooks), for ripple's single object put, single item put and 25-item
-    batch_write, each beside the floor writing the same rows."""
+    """Per operation: wall time, time inside each SQL statement's ``execute`` or ``executemany``, and
+    the rest (Python, record building, after-commit hooks), for ripple's single and 25-per-call object
+    and item puts, each beside the floor writing the same rows."""
     client = open_ripple(base / "breakdown")
     fcon = floor_db(base / "breakdown-floor.sqlite3")
     db = client.store._db
@@ -479,6 +487,14 @@ def breakdown(base: Path, n: int) -> str:
     cases: list[tuple[str, Callable[[Any], list[int]]]] = [
         ("ripple: object put, 1 per txn", lambda _: ripple_objects(client, keys, data)),
         ("floor: object rows, 1 per txn", lambda con, r=object_rows(keys, data): floor_objects(con, r, 1)),
+        (
+            "ripple: put_many of 25 (per object)",
+            lambda _, k=[f"m/{i:08d}" for i in range(n)], d=bodies(n, 78): ripple_objects_batched(client, k, d),
+        ),
+        (
+            "floor: object rows, 25 per txn (per object)",
+            lambda con, r=object_rows([f"m/{i:08d}" for i in range(n)], bodies(n, 78)): floor_objects(con, r, BATCH),
+        ),
         ("ripple: item put, 1 per txn", lambda _, b=items(n, 10 * n): ripple_items(client, b, 1)),
         ("floor: item rows, 1 per txn", lambda con, r=item_rows(items(n, 10 * n)): floor_items(con, r, 1)),
         ("ripple: batch_write of 25 (per item)", lambda _, b=items(n, 20 * n): ripple_items(client, b, BATCH)),

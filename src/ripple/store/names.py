@@ -52,6 +52,8 @@ def check_key(key: object) -> str:
     Bytes are decoded strictly. Keys are never used as file paths, so ``../`` and absolute paths are
     ordinary (if odd) keys; NUL is refused because S3's XML wire format cannot carry it.
     """
+    if type(key) is str and 0 < len(key) <= MAX_KEY_BYTES // 4 and key.isascii() and "\x00" not in key:
+        return key  # the common key, valid on sight: ASCII is UTF-8, and short enough in any case
     if isinstance(key, bytes | bytearray | memoryview):
         try:
             key = bytes(key).decode("utf-8")

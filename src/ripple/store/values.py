@@ -377,7 +377,14 @@ def item_to_av_checked(item: Any) -> dict:
             for k, v in item.items():
                 if type(k) is not str or not k or len(k) > MAX_NAME_BYTES // 4:
                     raise _Slow
-                out[k] = _fast_av(v, 0)
+                # Top-level strings and ints inline: most attributes are one of the two.
+                t = type(v)
+                if t is str:
+                    out[k] = {"S": v}
+                elif t is int and -_INT_TEXT_LIMIT < v < _INT_TEXT_LIMIT:
+                    out[k] = {"N": str(v)}
+                else:
+                    out[k] = _fast_av(v, 0)
             return out
         except _Slow:
             pass

@@ -30,7 +30,7 @@ _counter = itertools.count()
 Body = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes]
 
 
-@dataclass
+@dataclass(slots=True)
 class Ingested:
     """A body read and hashed, not yet part of any transaction."""
 
@@ -57,6 +57,8 @@ class BlobFolder:
 
         Raises ValidationError for other types. Large bodies are spooled to a temporary file.
         """
+        if type(body) is bytes and len(body) <= INLINE_MAX:  # the common case, without a copy
+            return Ingested(hashlib.sha256(body).hexdigest(), hashlib.md5(body).hexdigest(), len(body), body, None)
         if isinstance(body, str):
             body = body.encode("utf-8")
         if isinstance(body, bytes | bytearray | memoryview):
@@ -115,12 +117,14 @@ class BlobFolder:
             if not final.exists():
                 final.parent.mkdir(exist_ok=True)
                 os.replace(ing.tmp, final)
-        # One statement for both cases: a new body, or one more reference to an identical one.
-        return con.execute(
-            "INSERT INTO blobs(hash, size, refs, data) VALUES(?,?,1,?) "
-            "ON CONFLICT(hash) DO UPDATE SET refs=refs+1 RETURNING id",
-            (ing.sha256, ing.size, ing.data),
-        ).fetchone()[0]
+        # A new body is the common case, and a plain insert is the cheapest statement for it; an
+        # identical body already stored takes one more reference instead.
+        cur = con.execute(
+            "INSERT OR IGNORE INTO blobs(hash, size, refs, data) VALUES(?,?,1,?)", (ing.sha256, ing.size, ing.data)
+        )
+        if cur.rowcount == 1:
+            return cur.lastrowid  # type: ignore[return-value]
+        return con.execute("UPDATE blobs SET refs=refs+1 WHERE hash=? RETURNING id", (ing.sha256,)).fetchone()[0]
 
     def discard(self, ing: Ingested) -> None:
         """Drop the temp file of an ingested body (after commit, or when the write failed)."""

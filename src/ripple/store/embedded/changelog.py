@@ -51,6 +51,13 @@ class Appender:
         self._rows.append((seq, source, partition, ts, orjson.dumps(build(seq)), self._hops))
         return seq
 
+    def add_bytes(self, source: str, partition: str, ts: float, build: Callable[[int], bytes]) -> int:
+        """As :meth:`add`, for a builder that returns the record's JSON bytes itself."""
+        seq = self.next
+        self.next = seq + 1
+        self._rows.append((seq, source, partition, ts, build(seq), self._hops))
+        return seq
+
     def flush(self) -> None:
         if self._rows:
             self._con.executemany(

@@ -218,15 +218,59 @@ class EmbeddedObjects(ObjectStore):
             rid = s3_events.new_request_id()  # one request: every record carries its id
             with self._db.write() as con:
                 self._require_bucket(con, bucket)
-                for key, ing in zip(keys, ingested, strict=True):
-                    blob_id = self._blobs.attach(con, ing)
-                    self._link(con, bucket, key, blob_id, ing.size, ing.md5, ctype, {}, now, "ObjectCreated:Put", rid)
+                if len(set(keys)) == len(keys):
+                    self._link_many(con, bucket, keys, ingested, ctype, now, rid)
+                else:  # a key twice: each put must see the one before it
+                    for key, ing in zip(keys, ingested, strict=True):
+                        blob_id = self._blobs.attach(con, ing)
+                        self._link(
+                            con, bucket, key, blob_id, ing.size, ing.md5, ctype, {}, now, "ObjectCreated:Put", rid
+                        )
         finally:
             for ing in ingested:
                 self._blobs.discard(ing)
         return [
             ObjectInfo(bucket, k, i.size, f'"{i.md5}"', ctype, now, {}) for k, i in zip(keys, ingested, strict=True)
         ]
+
+    def _link_many(
+        self,
+        con: sqlite3.Connection,
+        bucket: str,
+        keys: list[str],
+        ingested: list[Ingested],
+        ctype: str,
+        now: float,
+        request: tuple[str, str],
+    ) -> None:
+        """:meth:`_link` for many distinct keys of one request: the replaced objects in one query,
+        the object rows in one statement, the records from one template."""
+        olds: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            olds.update(
+                con.execute(
+                    f"SELECT key, blob FROM objects WHERE bucket=? AND key IN ({','.join('?' * len(part))})",
+                    [bucket, *part],
+                ).fetchall()
+            )
+        template = s3_events.RecordTemplate(
+            "ObjectCreated:Put", bucket, ts=now, request_id=request[0], host_id=request[1]
+        )
+        log = self._log.appender(con)
+        source = _source(bucket)
+        rows = []
+        for key, ing in zip(keys, ingested, strict=True):
+            rows.append((bucket, key, self._blobs.attach(con, ing), ing.size, ing.md5, ctype, None, now))
+            size, md5 = ing.size, ing.md5
+            log.add_bytes(source, key, now, lambda seq, k=key, n=size, e=md5: template.build(k, seq, n, e))
+        con.executemany(
+            "INSERT OR REPLACE INTO objects(bucket, key, blob, size, etag, content_type, metadata, modified) "
+            "VALUES(?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        for blob_id in olds.values():
+            self._release(con, blob_id)
 
     def _link(
         self,

@@ -55,6 +55,7 @@ class _Table:
         "range_key",
         "range_type",
         "source",
+        "template",
         "view",
     )
 
@@ -65,6 +66,7 @@ class _Table:
         self.view = spec.get("stream_view")
         self.key_names = (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
         self.arn = ddb_events.stream_arn(name, created) if self.view else None
+        self.template = ddb_events.RecordTemplate(self.arn, self.view) if self.arn else None
         self.source = f"table:{name}"
 
     def encode(self, item: Mapping[str, Any], *, exact: bool) -> tuple[bytes, bytes]:
@@ -86,12 +88,47 @@ class _Table:
         vals.check_key_value(name, item[name], kind, range_key=name == self.range_key)
         return vals.encode_key(item[name], kind)
 
+    def encode_put(self, item: Mapping[str, Any], av: dict[str, Any]) -> tuple[bytes, bytes, dict[str, Any]]:
+        """The stored key of a put and the record's ``Keys`` (attribute-value JSON). ``item`` is the
+        caller's item, already validated into ``av`` by ``item_to_av_checked``. Raises
+        ValidationError (missing key, wrong type, empty or oversized key value)."""
+        try:
+            keys_av = {k: av[k] for k in self.key_names}
+        except KeyError as e:
+            raise ValidationError(
+                f"One or more parameter values were invalid: Missing the key {e.args[0]} in the item"
+            ) from None
+        hk = _fast_key(item.get(self.hash_key), self.hash_type, 512)
+        rk = _fast_key(item.get(self.range_key), self.range_type, 256) if self.range_key else b""
+        if hk is None or rk is None:  # anything but a plain str or int key: the checked path
+            hk, rk = self.encode(self.keys_from_av(av), exact=False)
+        return hk, rk, keys_av
+
+    def keys_av(self, keys: Mapping[str, Any]) -> dict[str, Any]:
+        """The record's ``Keys``: the key attributes (normalized Python form) as attribute-value JSON."""
+        return {k: vals.to_av(keys[k], normalized=True) for k in self.key_names}
+
     def keys_from_av(self, av: Mapping[str, Any]) -> dict[str, Any]:
         """The key attributes present in an item's attribute-value JSON, in Python form."""
         return {k: vals.from_av(av[k]) for k in self.key_names if k in av}
 
     def key_of(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: item[k] for k in self.key_names}
+
+
+_NEW_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
+_OLD_VIEWS = ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+
+
+def _fast_key(value: Any, kind: str, max_chars: int) -> bytes | None:
+    """The stored form of a common key value (a non-empty str short enough that its UTF-8 cannot
+    exceed DynamoDB's key limits, or an int), or None to take the checked path, which names errors."""
+    t = type(value)
+    if t is str and kind == "S" and value and len(value) <= max_chars:
+        return value.encode()
+    if t is int and kind == "N":
+        return vals.encode_key(value, "N")
+    return None
 
 
 #: Updates keep the row (and its rowid) in place; REPLACE would delete and re-insert it.
@@ -197,16 +234,18 @@ class EmbeddedTables(TableStore):
         t: _Table,
         hk: bytes,
         rk: bytes,
-        keys: dict[str, Any],
+        keys_av: dict[str, Any],
         old_raw: bytes | None,
         new_raw: bytes | None,
         sink: tuple[list, list] | None = None,
+        log: Any = None,
     ) -> None:
         """Store (or delete, when ``new_raw`` is None) one item and append its stream record.
-        ``keys`` are the key attributes (Python form); images are canonical JSON bytes (sorted keys,
+        ``keys_av`` are the key attributes as attribute-value JSON; images are canonical JSON bytes (sorted keys,
         sorted sets), so equal bytes mean an unchanged item, and a write that changes nothing
         appends nothing. The images go into the record as pre-serialized fragments. With ``sink``
-        (upserts, deletes), the row changes are collected for one ``executemany`` each."""
+        (upserts, deletes), the row changes are collected for one ``executemany`` each; ``log`` is
+        the transaction's change-log appender when the caller already has it."""
         if new_raw == old_raw:
             return
         if sink is not None:
@@ -218,29 +257,27 @@ class EmbeddedTables(TableStore):
             con.execute("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk))
         else:
             con.execute(_UPSERT, (t.id, hk, rk, new_raw))
-        view = t.view
-        if view is None:
+        template = t.template
+        if template is None:
             return
-        keys_av = {k: vals.to_av(keys[k], normalized=True) for k in t.key_names}
+        view = t.view
         event = "INSERT" if old_raw is None else ("REMOVE" if new_raw is None else "MODIFY")
         now = self._clock()
-        new_img = old_img = None
+        keys = orjson.dumps(keys_av)
         # SizeBytes: the attribute-value JSON the record carries (keys and the images of its view).
-        size = len(orjson.dumps(keys_av))
-        if new_raw is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
-            new_img = orjson.Fragment(new_raw)
+        size = len(keys)
+        new_img = old_img = None
+        if new_raw is not None and view in _NEW_VIEWS:
+            new_img = new_raw
             size += len(new_raw)
-        if old_raw is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
-            old_img = orjson.Fragment(old_raw)
+        if old_raw is not None and view in _OLD_VIEWS:
+            old_img = old_raw
             size += len(old_raw)
-        arn = t.arn
-        self._log.appender(con).add(
+        (log or self._log.appender(con)).add_bytes(
             t.source,
             f"{hk.hex()}:{rk.hex()}",
             now,
-            lambda seq: ddb_events.record(
-                event, keys_av, new=new_img, old=old_img, view=view, seq=seq, ts=now, size_bytes=size, arn=arn
-            ),
+            lambda seq: template.build(event, keys, new_img, old_img, seq, now, size),
         )
 
     def _condition(self, cond: Any, old: dict[str, Any] | None, want_item: bool) -> None:
@@ -269,13 +306,12 @@ class EmbeddedTables(TableStore):
         ex.check_unused(names_, values_, *([cond] if cond else []))
         with self._db.write() as con:
             t = self._load(con, table)
-            keys = t.keys_from_av(av)
-            hk, rk = t.encode(keys, exact=False)
+            hk, rk, keys_av = t.encode_put(item, av)
             old_raw = self._old(con, t, hk, rk)
             whole = return_values == "ALL_OLD" or return_old_on_failure
             old = self._old_item(old_raw, cond is not None or whole, None if whole or cond is None else cond.attributes)
             self._condition(cond, old, return_old_on_failure)
-            self._write(con, t, hk, rk, keys, old_raw, new_raw)
+            self._write(con, t, hk, rk, keys_av, old_raw, new_raw)
         return old if return_values == "ALL_OLD" else None
 
     def get_item(
@@ -331,7 +367,7 @@ class EmbeddedTables(TableStore):
             old = self._old_item(old_raw, cond is not None or whole, None if whole or cond is None else cond.attributes)
             self._condition(cond, old, return_old_on_failure)
             if old_raw is not None:
-                self._write(con, t, hk, rk, key, old_raw, None)
+                self._write(con, t, hk, rk, t.keys_av(key), old_raw, None)
         return old if return_values == "ALL_OLD" else None
 
     def update_item(
@@ -364,7 +400,7 @@ class EmbeddedTables(TableStore):
             base = dict(old) if old is not None else dict(key)
             new = upd.apply(base) if upd is not None else base
             new = vals.normalize_item(new)
-            self._write(con, t, hk, rk, key, old_raw, _encode(new))
+            self._write(con, t, hk, rk, t.keys_av(key), old_raw, _encode(new))
         if return_values == "ALL_OLD":
             return old
         if return_values == "ALL_NEW":
@@ -528,6 +564,11 @@ class EmbeddedTables(TableStore):
         prepared = []
         for table, ops in requests.items():
             for op in ops:
+                if type(op) is dict and len(op) == 1 and "put" in op:
+                    body = op["put"]
+                    av = vals.item_to_av_checked(body)
+                    prepared.append((table, body, av, _encode_av(av, body)))
+                    continue
                 if not isinstance(op, Mapping) or len(op) != 1 or next(iter(op)) not in ("put", "delete"):
                     raise ValidationError(
                         f"each batch_write request must be {{'put': item}} or {{'delete': key}}, not {op!r}"
@@ -535,32 +576,46 @@ class EmbeddedTables(TableStore):
                 kind, body = next(iter(op.items()))
                 if kind == "put":
                     av = vals.item_to_av_checked(body)
-                    prepared.append((table, av, _encode_av(av, body)))
+                    prepared.append((table, body, av, _encode_av(av, body)))
                 else:
-                    prepared.append((table, vals.normalize_item(body), None))
+                    prepared.append((table, vals.normalize_item(body), None, None))
         with self._db.write() as con:
+            loaded = {table: self._load(con, table) for table in requests}
             keyed: list[tuple[_Table, bytes, bytes, dict[str, Any], bytes | None]] = []
-            loaded: dict[str, _Table] = {}
-            seen = set()
-            for table, body, raw in prepared:
-                t = loaded.get(table) or loaded.setdefault(table, self._load(con, table))
-                if raw is not None:  # a put: body is the item's attribute-value JSON
-                    body = t.keys_from_av(body)
-                hk, rk = t.encode(body, exact=raw is None)
-                if (t.id, hk, rk) in seen:
-                    raise ValidationError("Provided list of item keys contains duplicates")
-                seen.add((t.id, hk, rk))
-                keyed.append((t, hk, rk, body, raw))
-            olds = self._olds(con, [(t.id, hk, rk) for t, hk, rk, _, _ in keyed])
+            keys: list[tuple[int, bytes, bytes]] = []
+            for table, body, av, raw in prepared:
+                t = loaded[table]
+                if raw is not None:
+                    hk, rk, keys_av = t.encode_put(body, av)
+                else:
+                    hk, rk = t.encode(body, exact=True)
+                    keys_av = t.keys_av(body)
+                keyed.append((t, hk, rk, keys_av, raw))
+                keys.append((t.id, hk, rk))
+            if len(set(keys)) != len(keys):
+                raise ValidationError("Provided list of item keys contains duplicates")
+            olds = self._olds(con, keys)
             sink: tuple[list, list] = ([], [])
-            for t, hk, rk, body, raw in keyed:
-                self._write(con, t, hk, rk, body, olds.get((t.id, hk, rk)), raw, sink)
+            log = self._log.appender(con)
+            write = self._write
+            for (t, hk, rk, keys_av, raw), key in zip(keyed, keys, strict=True):
+                write(con, t, hk, rk, keys_av, olds.get(key), raw, sink, log)
             # Keys are distinct, so the order of the two statements does not matter.
             con.executemany(_UPSERT, sink[0])
-            con.executemany("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", sink[1])
+            if sink[1]:
+                con.executemany("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", sink[1])
 
     def _olds(self, con: sqlite3.Connection, keys: list[tuple[int, bytes, bytes]]) -> dict[tuple, bytes]:
         """The stored JSON of many items in one statement (absent ones are missing from the result)."""
+        tid, _, rk = keys[0]
+        if all(k[0] == tid and k[2] == rk for k in keys):
+            # One table and one range key (every batch on a hash-only table): an IN list on the
+            # unique index, which SQLite answers faster than the join below.
+            rows = con.execute(
+                f"SELECT hk, item FROM items WHERE tid=? AND hk IN ({','.join('?' * len(keys))}) AND rk=?",
+                [tid, *(k[1] for k in keys), rk],
+            ).fetchall()
+            return {(tid, hk, rk): item for hk, item in rows}
         # A join against a VALUES list is an index lookup per key; "(tid, hk, rk) IN (VALUES ...)"
         # would scan the whole table.
         rows = con.execute(
