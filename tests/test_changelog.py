@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 
+import orjson
 import pytest
 
 import ripple
@@ -133,3 +134,17 @@ def test_commit_in_another_process_wakes_a_waiting_reader(tmp_path):
         assert result["woken"] is True
         assert c.log.read(pos)[0].partition == "from-child"
         assert c.log.wait(c.log.latest(), timeout=0.05) is False
+
+
+def test_changes_carry_their_stored_bytes_and_decode_on_demand(client):
+    from ripple.store.base import Change
+
+    client.create_bucket("raw-bytes").put("a b.txt", b"x")
+    [c] = client.log.read(0)
+    assert orjson.loads(c.raw) == c.record and c.record["s3"]["object"]["key"] == "a+b.txt"
+    built = Change(c.seq, c.source, c.partition, c.ts, c.record, c.hops)
+    assert built == c and orjson.loads(built.raw) == c.record
+    with pytest.raises(TypeError):
+        Change(1, "s", "p", 0.0)
+    with pytest.raises(TypeError):
+        Change(1, "s", "p", 0.0, {}, raw=b"{}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 
+import orjson
 import pytest
 
 import ripple
@@ -49,6 +50,7 @@ class Handler:
         self.failures = 0
 
     def __call__(self, event, hops=1):
+        event = orjson.loads(orjson.dumps(event))  # records arrive as JSON fragments
         batch = [data(r) for r in event["Records"]]
         self.batches.append(batch)
         if self.report is not None:

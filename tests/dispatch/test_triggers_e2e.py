@@ -80,6 +80,10 @@ def test_topic_filter_policy_retries_and_dead_letters(h):
     assert json.loads(dead.event)["Records"][0]["Sns"]["Message"] == "explode"
     assert dead.error["errorType"] == "RuntimeError"
     assert h.now - start == pytest.approx(1.0)  # one retry after the default 1 s, on the virtual clock
+    # What `ripple dev` prints per invocation: each attempt with its status, error type and time.
+    pages = [d for d in h.deliveries if d.function == "page"]
+    assert [(d.ok, d.error_type) for d in pages] == [(True, None), (False, "RuntimeError"), (False, "RuntimeError")]
+    assert all(d.duration_ms > 0 for d in pages)
 
 
 def test_schedule_fires_as_the_clock_passes(h):

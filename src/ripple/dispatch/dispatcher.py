@@ -31,7 +31,7 @@ from ripple.dispatch.asyncq import AsyncQueue, QueueItem
 from ripple.dispatch.lanes import MAX_CHAIN_HOPS, Discard, LaneRunner, Response
 from ripple.dispatch.options import AsyncOptions, StreamOptions
 from ripple.dispatch.triggers import Trigger, check_triggers
-from ripple.errors import NotFound, RippleError, TooManyRequests
+from ripple.errors import NotFound, RippleError, TooManyRequests, ValidationError
 from ripple.events import destinations, iso_ms, kinesis, schedule
 from ripple.store.base import Change
 
@@ -41,14 +41,18 @@ ASYNC_PAYLOAD_BYTES = 1024 * 1024 - 1024  # an asynchronous invocation's limit, 
 
 
 class Invoker(Protocol):
-    def __call__(self, function: str, payload: bytes, *, asynchronous: bool, trigger: str, hops: int) -> Response: ...
+    """``payload`` is the event's JSON as ``orjson.Fragment`` (ripple built it: no need to parse it)."""
+
+    def __call__(
+        self, function: str, payload: orjson.Fragment, *, asynchronous: bool, trigger: str, hops: int
+    ) -> Response: ...
 
 
 def pool_invoker(pool: Any) -> Invoker:
     """Invoke through a :class:`ripple.runtime.pool.Pool`. Asynchronous events wait for a free slot
     (Lambda's internal queue); synchronous batches report a throttle instead, which costs no attempt."""
 
-    def invoke(function: str, payload: bytes, *, asynchronous: bool, trigger: str, hops: int) -> Response:
+    def invoke(function: str, payload: orjson.Fragment, *, asynchronous: bool, trigger: str, hops: int) -> Response:
         try:
             r = pool.invoke(
                 function,
@@ -78,6 +82,8 @@ class Delivery:
     ok: bool
     records: int
     ts: float
+    duration_ms: float = 0.0  # the invocation's wall time as the dispatcher saw it
+    error_type: str | None = None  # the response's errorType when the function failed
 
 
 class Dispatcher:
@@ -108,6 +114,9 @@ class Dispatcher:
         self._lanes: dict[str, list[tuple[str, LaneRunner]]] = {}
         self._started = False
         self._invoke_triggers: dict[str, Trigger] = {}  # "function:invoke" queues for Event invokes
+        #: Async events delivered this step and not yet removed from the queue (list.append is
+        #: atomic, so the step's worker threads share it without a lock).
+        self._succeeded: list[tuple[Trigger, AsyncOptions, QueueItem, Response, float]] = []
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ripple-dispatch") if workers > 1 else None
 
     # -- checkpoints ------------------------------------------------------------------------------
@@ -178,12 +187,15 @@ class Dispatcher:
             elif t.kind != "invoke":
                 work = min(work, self._intake(t, now))
             tasks += [functools.partial(self._run_async, t, item, now) for item in self._queue.due(t.name, now)]
-        if self._executor is not None and len(tasks) > 1:
-            # Lanes and queued events are independent: each lane keeps its own order, and async
-            # events have none, so they run side by side in the pool's sandboxes.
-            wakes = list(self._executor.map(lambda task: task(), tasks))
-        else:
-            wakes = [task() for task in tasks]
+        try:
+            if self._executor is not None and len(tasks) > 1:
+                # Lanes and queued events are independent: each lane keeps its own order, and async
+                # events have none, so they run side by side in the pool's sandboxes.
+                wakes = list(self._executor.map(lambda task: task(), tasks))
+            else:
+                wakes = [task() for task in tasks]
+        finally:
+            self._acknowledge()
         work = min([work, *wakes])
         for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
             nxt = self._queue.next_due(t.name)
@@ -285,8 +297,11 @@ class Dispatcher:
 
     def _sync_invoker(self, t: Trigger) -> Callable[[dict[str, Any], int], Response]:
         def invoke(event: dict[str, Any], hops: int) -> Response:
-            resp = self._invoke(t.function, orjson.dumps(event), asynchronous=False, trigger=t.name, hops=hops)
-            self._delivered(t, resp, len(event.get("Records", ())))
+            started = time.perf_counter()
+            # A Fragment: the payload is ripple's own JSON, so the pool need not parse it to check it.
+            payload = orjson.Fragment(orjson.dumps(event))
+            resp = self._invoke(t.function, payload, asynchronous=False, trigger=t.name, hops=hops)
+            self._delivered(t, resp, len(event.get("Records", ())), started)
             return resp
 
         return invoke
@@ -396,15 +411,17 @@ class Dispatcher:
         if now - item.enqueued > opts.max_event_age_s:
             self._fail(t, opts, item, "EventAgeExceeded", None, now)
             return
-        resp = self._invoke(t.function, item.event, asynchronous=True, trigger=t.name, hops=item.hops)
-        self._delivered(t, resp, len(orjson.loads(item.event).get("Records", ())) if t.kind != "schedule" else 1)
+        started = time.perf_counter()
+        resp = self._invoke(t.function, orjson.Fragment(item.event), asynchronous=True, trigger=t.name, hops=item.hops)
+        records = len(orjson.loads(item.event).get("Records", ())) if t.kind != "schedule" else 1
+        self._delivered(t, resp, records, started)
         if resp.throttled:
             self._queue.retry(item, now + 1.0, None, count=False)
         elif resp.function_error is None:
-            with self._db.write() as con:
-                self._queue.done(con, item)
-                if opts.on_success:
-                    self._send(opts.on_success, self._record(t, item, "Success", resp, now), now, hops=item.hops + 1)
+            # Acknowledged with the rest of this step's successes in one transaction (see
+            # _acknowledge): a crash before that commit delivers the event again, which
+            # at-least-once allows, and a commit per event would cost more than the invocation.
+            self._succeeded.append((t, opts, item, resp, now))
         elif item.attempts < opts.retry_attempts:
             self._queue.retry(item, now + opts.delay(item.attempts + 1), resp.payload)
         else:
@@ -432,9 +449,26 @@ class Dispatcher:
             ts=now,
         )
 
-    def _delivered(self, t: Trigger, resp: Response, records: int) -> None:
+    def _acknowledge(self) -> None:
+        """Remove this step's successfully delivered events from the queue, sending their
+        on-success records, in one transaction."""
+        done, self._succeeded = self._succeeded, []
+        if not done:
+            return
+        with self._db.write() as con:
+            for t, opts, item, resp, now in done:
+                self._queue.done(con, item)
+                if opts.on_success:
+                    self._send(opts.on_success, self._record(t, item, "Success", resp, now), now, hops=item.hops + 1)
+
+    def _delivered(self, t: Trigger, resp: Response, records: int, started: float) -> None:
         if self._on_delivery is not None and not resp.throttled:
-            self._on_delivery(Delivery(t.name, t.function, resp.function_error is None, records, self._clock()))
+            ok = resp.function_error is None
+            error = None
+            if not ok and isinstance(resp.payload, dict):
+                error = resp.payload.get("errorType")
+            duration = (time.perf_counter() - started) * 1000
+            self._on_delivery(Delivery(t.name, t.function, ok, records, self._clock(), duration, error))
 
     # -- destinations -----------------------------------------------------------------------------
 
@@ -468,7 +502,12 @@ class Dispatcher:
         return trig
 
     def invoke_async(self, function: str, payload: bytes) -> None:
-        """Queue an asynchronous (``Event``) invocation with Lambda's retry rules."""
+        """Queue an asynchronous (``Event``) invocation with Lambda's retry rules. Raises
+        ValidationError, queueing nothing, when ``payload`` is not JSON."""
+        try:
+            orjson.loads(payload)
+        except orjson.JSONDecodeError as e:
+            raise ValidationError(f"Could not parse request body into json: {e}") from None
         trig = self._invoke_trigger(function)
         with self._db.write() as con:
             self._queue.enqueue(con, trig.name, [payload], self._clock(), hops=1)

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import orjson
+
 # --- values returned -------------------------------------------------------------------------------
 
 
@@ -113,18 +115,59 @@ class PutRecordResult:
     sequence_number: str
 
 
-@dataclass(frozen=True)
 class Change:
     """One change record. ``seq`` is the log position: increasing across the whole log, so also
     within every partition. ``source`` is ``"bucket:NAME"``, ``"table:NAME"``, ``"stream:NAME"`` or
-    ``"topic:NAME"``; ``partition`` is the object key, the item key, the shard id, or ``""``."""
+    ``"topic:NAME"``; ``partition`` is the object key, the item key, the shard id, or ``""``.
 
-    seq: int
-    source: str
-    partition: str
-    ts: float  # epoch seconds of the commit
-    record: dict[str, Any]
-    hops: int = 0  # the chain depth of the invocation that made this change (0: not a handler)
+    ``record`` is the AWS-shaped record and ``raw`` its JSON bytes; a change read from the log
+    decodes ``record`` only when it is first asked for, so a trigger that forwards records to a
+    handler unfiltered passes the stored bytes through without building them as dicts."""
+
+    __slots__ = ("_raw", "_record", "hops", "partition", "seq", "source", "ts")
+
+    def __init__(
+        self,
+        seq: int,
+        source: str,
+        partition: str,
+        ts: float,  # epoch seconds of the commit
+        record: dict[str, Any] | None = None,
+        hops: int = 0,  # the chain depth of the invocation that made this change (0: not a handler)
+        *,
+        raw: bytes | None = None,
+    ):
+        if (record is None) == (raw is None):
+            raise TypeError("Change takes exactly one of record and raw")
+        self.seq, self.source, self.partition, self.ts, self.hops = seq, source, partition, ts, hops
+        self._record, self._raw = record, raw
+
+    @property
+    def record(self) -> dict[str, Any]:
+        if self._record is None:
+            self._record = orjson.loads(self._raw)  # type: ignore[arg-type]
+        return self._record
+
+    @property
+    def raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = orjson.dumps(self._record)
+        return self._raw
+
+    def _key(self) -> tuple:
+        return (self.seq, self.source, self.partition, self.ts, self.record, self.hops)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Change) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.seq, self.source, self.partition))
+
+    def __repr__(self) -> str:
+        return (
+            f"Change(seq={self.seq!r}, source={self.source!r}, partition={self.partition!r}, ts={self.ts!r}, "
+            f"record={self.record!r}, hops={self.hops!r})"
+        )
 
 
 # --- the contracts ---------------------------------------------------------------------------------

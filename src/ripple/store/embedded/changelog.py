@@ -104,7 +104,7 @@ class EmbeddedChangeLog(ChangeLog):
                 "ORDER BY seq LIMIT ?",
                 (after, *args, limit),
             ).fetchall()
-        return [Change(s, src, p, ts, orjson.loads(rec), h) for s, src, p, ts, rec, h in rows]
+        return [Change(s, src, p, ts, None, h, raw=rec) for s, src, p, ts, rec, h in rows]
 
     def _check_horizon(self, con: sqlite3.Connection, after: int, sources: Sequence[str] | None) -> None:
         clause, args = _where(sources)
