@@ -148,3 +148,18 @@ def test_changes_carry_their_stored_bytes_and_decode_on_demand(client):
         Change(1, "s", "p", 0.0)
     with pytest.raises(TypeError):
         Change(1, "s", "p", 0.0, {}, raw=b"{}")
+
+
+def test_a_reader_that_waits_again_and_again_keeps_one_wake_socket(tmp_path):
+    """Repeated waits reuse the thread's waiter: one marker in wake/, a commit made between two
+    waits still wakes the second, and closing the client removes the marker."""
+    folder = tmp_path / "s"
+    with ripple.connect(folder) as c:
+        b = c.create_bucket("again-bucket")
+        for i in range(5):
+            pos = c.log.latest()
+            assert c.log.wait(pos, timeout=0.01) is False
+            b.put(f"k{i}", b"x")  # committed while nobody waits
+            assert c.log.wait(pos, timeout=5) is True
+        assert len(list((folder / "wake").iterdir())) == 1
+    assert list((folder / "wake").iterdir()) == []

@@ -320,3 +320,23 @@ def test_a_windowed_response_without_state_fails_the_batch(env):
     put(c, 1)
     drain(r, clock)
     assert calls == [1, 1, 0]  # retried once, then the window's final invocation
+
+
+def test_a_lane_is_idle_only_with_nothing_to_do(env):
+    """The dispatcher skips idle lanes, so idle() must be false whenever a step could act: new
+    records, a batch held for its window, a failed batch waiting for its retry."""
+    c, clock = env
+    r = runner(c, clock, Handler(fail_on={2}, fail_times=1), [], batch_size=10, batch_window_s=5)
+    assert r.idle(c.log.latest())
+    put(c, 1)
+    assert not r.idle(c.log.latest())
+    assert r.step(clock.t) == pytest.approx(clock.t + 5, abs=1)  # held for the window
+    assert not r.idle(c.log.latest())
+    drain(r, clock)
+    assert r.idle(c.log.latest())
+    put(c, 2)
+    clock.t += 10
+    r.step(clock.t)  # fails once: a retry is pending
+    assert r.attempts == 1 and not r.idle(c.log.latest())
+    drain(r, clock)
+    assert r.idle(c.log.latest())

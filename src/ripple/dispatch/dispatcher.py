@@ -179,8 +179,13 @@ class Dispatcher:
         tasks: list[Callable[[], float]] = []
         for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
             if t.polled:
+                # Lanes with nothing to do are not stepped: at an idle system a write to one source
+                # then costs one task, run inline, instead of a thread hand-off per lane.
+                newest = self._log.latest([t.log_source])
                 tasks += [
-                    functools.partial(self._poll_lane, t, lane, runner, now) for lane, runner in self._lanes_of(t)
+                    functools.partial(self._poll_lane, t, lane, runner, now)
+                    for lane, runner in self._lanes_of(t)
+                    if not runner.idle(newest)
                 ]
             elif t.kind == "schedule":
                 timer = min(timer, self._tick(t, now))

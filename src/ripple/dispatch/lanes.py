@@ -236,6 +236,11 @@ class LaneRunner:
 
     # -- one step ---------------------------------------------------------------------------------
 
+    def idle(self, latest: int) -> bool:
+        """True when a step could do nothing: no batch in hand, no open window or retry, and no
+        record after the checkpoint (``latest``: the newest position of the lane's source)."""
+        return not self._pending and self.window is None and self.attempts == 0 and self.position >= latest
+
     def step(self, now: float) -> float:
         """Make progress; returns the time to call again (``now`` for at once, ``inf`` when idle
         until new records arrive)."""

@@ -143,16 +143,17 @@ class EmbeddedChangeLog(ChangeLog):
 
     def wait(self, after: int, timeout: float | None, *, sources: Sequence[str] | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        # Register before checking, so a commit between the check and the wait still wakes us.
-        with self._notifier.waiter() as waiter:
-            while True:
-                if self.latest(sources) > after:
-                    return True
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                # The socket wakes us at once; the 1 s cap only bounds a lost wake-up (full buffer).
-                waiter.wait(1.0 if left is None else min(left, 1.0))
+        # The waiter is registered before the check, so a commit between the check and the wait
+        # still wakes us (its byte waits in the socket).
+        waiter = self._notifier.thread_waiter()
+        while True:
+            if self.latest(sources) > after:
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            # The socket wakes us at once; the 1 s cap only bounds a lost wake-up (full buffer).
+            waiter.wait(1.0 if left is None else min(left, 1.0))
 
     def trim(self, now: float | None = None) -> int:
         now = self._clock() if now is None else now

@@ -32,6 +32,8 @@ class Notifier:
         self._lock = threading.Lock()
         self._cache_mtime = -1
         self._cache: list[str] = []
+        self._local = threading.local()
+        self._owned: list[Waiter] = []  # thread waiters, closed with the notifier
 
     def address(self, name: str) -> bytes:
         return b"\0ripple-" + self._tag.encode() + b"-" + name.encode()
@@ -65,7 +67,25 @@ class Notifier:
     def waiter(self) -> Waiter:
         return Waiter(self)
 
+    def thread_waiter(self) -> Waiter:
+        """This thread's long-lived waiter (created on first use, closed with the notifier).
+
+        A reader that waits again and again (the platform's loop, ``events --follow``) would
+        otherwise bind a socket and create and delete a marker file per wait, and every marker
+        change makes each writer list the folder again on its next commit. Wake-ups sent while
+        the thread was not waiting stay queued, so a wait may return at once: callers re-check."""
+        w = getattr(self._local, "waiter", None)
+        if w is None:
+            w = self._local.waiter = Waiter(self)
+            with self._lock:
+                self._owned.append(w)
+        return w
+
     def close(self) -> None:
+        with self._lock:
+            owned, self._owned = self._owned, []
+        for w in owned:
+            w.close()
         self._send.close()
 
 
@@ -78,12 +98,14 @@ class Waiter:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(notifier.address(self.name))
         self.sock.setblocking(False)
+        # poll, not select: select cannot watch a descriptor numbered 1024 or more.
+        self._poll = select.poll()
+        self._poll.register(self.sock, select.POLLIN)
         self._marker.touch()
 
     def wait(self, timeout: float | None) -> bool:
         """Block until a commit happens or ``timeout`` seconds pass; True when woken."""
-        ready, _, _ = select.select([self.sock], [], [], timeout)
-        if ready:
+        if self._poll.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999))):
             self.drain()
             return True
         return False
