@@ -1,9 +1,9 @@
 """The roll-up's store side: turn stream records and schedule ticks into conditional view writes.
 
 Every view write is read, merge, conditional put (``version`` must be what was read), retried on
-ConditionalCheckFailed: parallel batches, the schedule and redelivered batches never overwrite
-each other's games. A merge that changes nothing is not written (so an unchanged board costs no
-write and no stream record).
+a lost condition: parallel batches, the schedule and redelivered batches never overwrite each
+other's games. A batch's views are written in one transaction. A merge that changes nothing is
+not written (so an unchanged board costs no write and no stream record).
 
 "Now" never comes from the sandbox's clock: a batch's time is the latest
 ``ApproximateCreationDateTime`` among its records (the store's commit clock), a tick's is the
@@ -24,7 +24,7 @@ import orjson
 import ranking
 from ranking import BadGame, Entry, Key, State, ViewSpec
 
-from ripple.errors import ConditionalCheckFailed
+from ripple.errors import ConditionalCheckFailed, TransactionCanceled
 from ripple.store.values import item_from_av, item_size
 
 GAMES = "games"
@@ -164,6 +164,54 @@ def _same(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
     return all(body[k] == item.get(k) for k in ("games", "kept", "floor"))
 
 
+def plan_view(
+    table: Any,
+    spec: ViewSpec,
+    changes: Mapping[Key, Entry | None],
+    now: int | Decimal,
+    item: Mapping[str, Any] | None,
+    *,
+    touch: bool = False,
+) -> dict[str, Any] | None:
+    """The view item that merges ``changes`` into ``item`` (the view as read; None: absent) at time
+    ``max(now, as_of)``, with its next version; None when nothing is to be written (unchanged, or
+    if ``touch``, unchanged and ``as_of`` would not advance: the schedule's tick)."""
+    old = load_state(item)
+    as_of = Decimal(item["as_of"]) if item is not None else None
+    t = max(Decimal(now), as_of) if as_of is not None else Decimal(now)
+    new = ranking.apply_changes(spec, old, changes, t)
+    if new is None:
+        # The state cannot tell what replaces a lost member: recompute from the table. The scan
+        # follows the read of ``item``, so it holds every game merged into the version read.
+        new = ranking.from_scratch(spec, scan_games(table), t)
+    body = view_item(spec, new, t, 1)
+    while _too_big(body) and len(new.members) > spec.shown:
+        new = ranking.trim(new, max(spec.shown, len(new.members) // 2))
+        body = view_item(spec, new, t, 1)
+    if _too_big(body):
+        report(f"view {spec.item_key}: its top {spec.shown} games alone exceed {MAX_VIEW_BYTES} bytes")
+        return None
+    if item is not None and _same(body, item) and not (touch and t > as_of):  # type: ignore[operator]
+        # Unchanged at t. Skipping keeps the stored as_of, so the view must also still be exact
+        # there: the same changes merged at the old as_of must change nothing either (they do
+        # when a new game was live at as_of but has expired by t).
+        at_old = ranking.apply_changes(spec, old, changes, as_of)  # type: ignore[arg-type]
+        if at_old is not None and _same(view_item(spec, at_old, as_of, 1), item):  # type: ignore[arg-type]
+            return None
+    elif item is None and not new.members and not touch:
+        return None  # nothing to show and no view yet: do not create an empty one
+    if item is not None:
+        body["version"] = int(item["version"]) + 1
+    return body
+
+
+def _guard(item: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The write's condition: the view is still the version the merge read."""
+    if item is None:
+        return {"condition": "attribute_not_exists(event_key)"}
+    return {"condition": "#v = :v", "names": {"#v": "version"}, "values": {":v": item["version"]}}
+
+
 def update_view(
     table: Any,
     spec: ViewSpec,
@@ -173,43 +221,18 @@ def update_view(
     touch: bool = False,
     read: Mapping[str, Any] | bool | None = False,
 ) -> bool:
-    """Merge ``changes`` into one view at time ``max(now, as_of)``; write only if it changed (or
-    if ``touch`` and ``as_of`` would advance: the schedule's tick). ``read`` is the view item
-    already read for this attempt (None: absent; False: read it here). Returns whether it wrote."""
+    """Merge ``changes`` into one view and write it if it changed, re-reading and merging again
+    when another writer got there first. ``read`` is the view item already read for this attempt
+    (None: absent; False: read it here). Returns whether it wrote."""
     key = {"event_key": spec.item_key, "start_timestamp": ranking.VIEW_START}
     for _ in range(MAX_ATTEMPTS):
         item = table.get(key) if read is False else read
         read = False  # a retry reads again
-        old = load_state(item)
-        as_of = Decimal(item["as_of"]) if item is not None else None
-        t = max(Decimal(now), as_of) if as_of is not None else Decimal(now)
-        new = ranking.apply_changes(spec, old, changes, t)
-        if new is None:
-            # The state cannot tell what replaces a lost member: recompute from the table. The scan
-            # follows the read above, so it holds every game merged into the version read.
-            new = ranking.from_scratch(spec, scan_games(table), t)
-        body = view_item(spec, new, t, 1)
-        while _too_big(body) and len(new.members) > spec.shown:
-            new = ranking.trim(new, max(spec.shown, len(new.members) // 2))
-            body = view_item(spec, new, t, 1)
-        if _too_big(body):
-            report(f"view {spec.item_key}: its top {spec.shown} games alone exceed {MAX_VIEW_BYTES} bytes")
+        body = plan_view(table, spec, changes, now, item, touch=touch)  # type: ignore[arg-type]
+        if body is None:
             return False
-        if item is not None and _same(body, item) and not (touch and t > as_of):  # type: ignore[operator]
-            # Unchanged at t. Skipping keeps the stored as_of, so the view must also still be exact
-            # there: the same changes merged at the old as_of must change nothing either (they do
-            # when a new game was live at as_of but has expired by t).
-            at_old = ranking.apply_changes(spec, old, changes, as_of)  # type: ignore[arg-type]
-            if at_old is not None and _same(view_item(spec, at_old, as_of, 1), item):  # type: ignore[arg-type]
-                return False
-        elif item is None and not new.members and not touch:
-            return False  # nothing to show and no view yet: do not create an empty one
         try:
-            if item is None:
-                table.put(body, condition="attribute_not_exists(event_key)")
-            else:
-                body["version"] = int(item["version"]) + 1
-                table.put(body, condition="#v = :v", names={"#v": "version"}, values={":v": item["version"]})
+            table.put(body, **_guard(item))  # type: ignore[arg-type]
         except ConditionalCheckFailed:
             continue  # another batch (or the tick) wrote first: merge again on top of it
         _fault_point(spec.item_key)
@@ -227,8 +250,17 @@ def read_views(table: Any, specs: list[ViewSpec]) -> dict[str, dict[str, Any] | 
     return out
 
 
+#: TransactWriteItems' limit: views beyond it go in further transactions.
+MAX_TRANSACTION = 100
+
+
 def on_records(table: Any, records: list[Mapping[str, Any]], n: int) -> list[str]:
-    """Apply one stream batch to every view it touches. Returns the views written."""
+    """Apply one stream batch to every view it touches. Returns the views written.
+
+    Every view is merged against the version read up front, and the changed ones are written
+    together in one transaction, each conditional on its version (one commit for a batch instead
+    of one per view). If another writer moved any of them, the transaction writes nothing and each
+    view is merged and written again on its own."""
     changes, handles, days, now = changes_of(records)
     if not changes:
         return []
@@ -238,9 +270,24 @@ def on_records(table: Any, records: list[Mapping[str, Any]], n: int) -> list[str
     work += [(ranking.day(d, n), {k: changes[k] for k in keys}) for d, keys in sorted(days.items())]
     work += [(ranking.best(h, n), {k: changes[k] for k in keys}) for h, keys in sorted(handles.items())]
     items = read_views(table, [spec for spec, _ in work])
-    return [
-        spec.item_key for spec, relevant in work if update_view(table, spec, relevant, now, read=items[spec.item_key])
-    ]
+    planned = []
+    for spec, relevant in work:
+        item = items[spec.item_key]
+        body = plan_view(table, spec, relevant, now, item)
+        if body is not None:
+            planned.append((spec, relevant, item, body))
+    written: list[str] = []
+    for i in range(0, len(planned), MAX_TRANSACTION):
+        chunk = planned[i : i + MAX_TRANSACTION]
+        try:
+            table.transact_write([{"put": {"item": body, **_guard(item)}} for _, _, item, body in chunk])
+        except TransactionCanceled:
+            written += [spec.item_key for spec, relevant, _, _ in chunk if update_view(table, spec, relevant, now)]
+            continue
+        for spec, _, _, _ in chunk:
+            _fault_point(spec.item_key)
+            written.append(spec.item_key)
+    return written
 
 
 def on_tick(table: Any, event: Mapping[str, Any], n: int) -> bool:

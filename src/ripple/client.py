@@ -123,6 +123,10 @@ class Table:
     def batch_get(self, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         return self._s.batch_get({self.name: keys})[self.name]
 
+    def transact_write(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """TransactWriteItems on this table: ``Client.transact_write``'s actions without ``table``."""
+        self._s.transact_write([{kind: {"table": self.name, **spec}} for a in actions for kind, spec in a.items()])
+
     def describe(self) -> TableSpec:
         return self._s.describe_table(self.name)
 
@@ -247,6 +251,10 @@ class Client:
 
     def topics(self) -> list[str]:
         return self.store.list_topics()
+
+    def transact_write(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """DynamoDB's TransactWriteItems over any tables: see ``TableStore.transact_write``."""
+        self.store.transact_write(actions)
 
     def gc(self) -> dict[str, int]:
         return self.store.gc()

@@ -119,6 +119,22 @@ class ConditionalCheckFailed(RippleError):
         self.item = item
 
 
+class TransactionCanceled(RippleError):
+    """A TransactWriteItems call wrote nothing because an action's condition failed.
+
+    ``reasons`` has one entry per action, in order, as DynamoDB's CancellationReasons:
+    ``{"Code": "None"}`` or ``{"Code": "ConditionalCheckFailed", "Message": ..., "Item": ...}``
+    (``Item`` when the action asked for it with ``return_old_on_failure``)."""
+
+    code = "TransactionCanceledException"
+    status = 400
+
+    def __init__(self, reasons: list[dict]):
+        codes = ", ".join(r["Code"] for r in reasons)
+        super().__init__(f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]")
+        self.reasons = reasons
+
+
 # --- invoking functions ------------------------------------------------------------------------------
 
 

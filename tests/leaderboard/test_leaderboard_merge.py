@@ -23,6 +23,20 @@ from ripple.testing import DEFAULT_START, VirtualClock
 PASSES = compile_filters([rollup.OWN_WRITES_FILTER])
 
 
+def create_games(client: Any) -> Any:
+    return client.create_table(
+        "games", hash_key="event_key:S", range_key="start_timestamp:N", stream="NEW_AND_OLD_IMAGES"
+    )
+
+
+def put_games(client: Any, items: list[dict]) -> list[dict]:
+    """Write ``items`` one by one; their change records, as the roll-up receives them."""
+    after = client.log.latest()
+    for item in items:
+        client.table("games").put(item)
+    return [c.record for c in client.log.read(after, sources=["table:games"])]
+
+
 class Crash(Exception):
     """A batch stopped between two view writes (what a SIGKILL does to a sandbox)."""
 
@@ -149,8 +163,7 @@ def _run_history(tmp_path_factory, ops, n, lanes, seed):
     clock = VirtualClock()
     rng = random.Random(seed)
     with ripple.connect(tmp_path_factory.mktemp("s") / "state", clock=clock) as client:
-        games = client.create_table("games", hash_key="event_key:S", range_key="start_timestamp:N",
-                                    stream="NEW_AND_OLD_IMAGES")  # fmt: skip
+        games = create_games(client)
         p = Platform(client, rng, n, lanes)
         written: list[dict] = []
         for op in ops:
@@ -184,16 +197,41 @@ def _run_history(tmp_path_factory, ops, n, lanes, seed):
 def test_a_batch_applied_twice_writes_nothing_the_second_time(tmp_path):
     clock = VirtualClock()
     with ripple.connect(tmp_path / "state", clock=clock) as client:
-        games = client.create_table("games", hash_key="event_key:S", range_key="start_timestamp:N",
-                                    stream="NEW_AND_OLD_IMAGES")  # fmt: skip
-        after = client.log.latest()
-        for i in range(5):
-            games.put(game(f"u{i}", int(clock.t) - 100 * i, 10 * i, handle=HANDLES[i % 2]))
-        batch = [c.record for c in client.log.read(after, sources=["table:games"])]
+        games = create_games(client)
+        batch = put_games(
+            client, [game(f"u{i}", int(clock.t) - 100 * i, 10 * i, handle=HANDLES[i % 2]) for i in range(5)]
+        )
         first = rollup.on_records(games, batch, 3)
         assert ranking.RECENT_KEY in first and len(first) == 4  # recent, the day, two handles
         assert rollup.on_records(games, batch, 3) == []
         assert games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})["version"] == 1
+
+
+def test_a_batch_whose_views_moved_under_it_merges_again(tmp_path, monkeypatch):
+    """Another batch writes the same views between this batch's read and its transaction: the
+    transaction is cancelled whole, and each view is merged again on top of the other's games."""
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = create_games(client)
+        records = put_games(
+            client, [game(f"u{i}", int(clock.t) - 10 * i, 10 * i, handle=HANDLES[i % 2]) for i in range(6)]
+        )
+        mine, theirs = records[::2], records[1::2]
+        read_views, cancelled = rollup.read_views, []
+
+        def stale_read(table, specs):
+            items = read_views(table, specs)
+            if not cancelled:
+                cancelled.append(True)
+                rollup.on_records(games, theirs, 3)  # lands after this batch's read
+            return items
+
+        monkeypatch.setattr(rollup, "read_views", stale_read)
+        written = rollup.on_records(games, mine, 3)
+        assert cancelled and ranking.RECENT_KEY in written
+        check_views(games, 3)
+        recent = games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})
+        assert recent["version"] == 2 and len(recent["games"]) == 3
 
 
 @pytest.mark.parametrize("workers", [4])
@@ -204,8 +242,7 @@ def test_concurrent_batches_never_lose_a_game(tmp_path, workers):
 
     clock = VirtualClock()
     with ripple.connect(tmp_path / "state", clock=clock) as client:
-        games = client.create_table("games", hash_key="event_key:S", range_key="start_timestamp:N",
-                                    stream="NEW_AND_OLD_IMAGES")  # fmt: skip
+        games = create_games(client)
         after = client.log.latest()
         for i in range(40):
             games.put(game(f"u{i}", int(clock.t) - i, i, handle=HANDLES[i % 4]))
@@ -241,8 +278,7 @@ def test_a_view_that_would_outgrow_an_item_keeps_fewer_games_and_stays_exact(tmp
     monkeypatch.setattr(rollup, "MAX_VIEW_BYTES", 20_000)
     clock = VirtualClock()
     with ripple.connect(tmp_path / "state", clock=clock) as client:
-        games = client.create_table("games", hash_key="event_key:S", range_key="start_timestamp:N",
-                                    stream="NEW_AND_OLD_IMAGES")  # fmt: skip
+        games = create_games(client)
         after = client.log.latest()
         for i in range(60):
             # Falling scores over time: every game is in the skyband.

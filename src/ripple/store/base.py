@@ -288,6 +288,14 @@ class TableStore(abc.ABC):
     @abc.abstractmethod
     def batch_write(self, requests: Mapping[str, Sequence[Mapping[str, Any]]]) -> None: ...
 
+    @abc.abstractmethod
+    def transact_write(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """TransactWriteItems: up to 100 actions, ``{"put": {"table", "item", ...}}``, ``{"update":
+        {"table", "key", "update", ...}}``, ``{"delete": {"table", "key", ...}}`` or ``{"check":
+        {"table", "key", "condition", ...}}`` (each optionally with ``condition``, ``names``,
+        ``values``, ``return_old_on_failure``), all applied or none. Raises TransactionCanceled
+        (reasons per action), ValidationError, NotFound."""
+
 
 class RecordStore(abc.ABC):
     """Kinesis-like streams and SNS-like topics: their data *is* their change records."""

@@ -348,6 +348,10 @@ def _fast_av(v: Any, depth: int) -> dict:
     if t is bool:
         return {"BOOL": v}
     if t is Decimal:  # what reads return: a read-modify-write sends them back
+        if v.is_finite() and 0 <= v.adjusted() < MAX_DIGITS:  # whole numbers, without normalizing
+            i = int(v)
+            if i == v:
+                return {"N": str(i)}
         try:
             return {"N": format(_number(v, ""), "f")}
         except ValidationError:

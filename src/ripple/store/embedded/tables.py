@@ -605,6 +605,12 @@ class EmbeddedTables(TableStore):
             if sink[1]:
                 con.executemany("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", sink[1])
 
+    def transact_write(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """TransactWriteItems: see :mod:`ripple.store.embedded.transactions`."""
+        from ripple.store.embedded.transactions import transact_write
+
+        transact_write(self, actions)
+
     def _olds(self, con: sqlite3.Connection, keys: list[tuple[int, bytes, bytes]]) -> dict[tuple, bytes]:
         """The stored JSON of many items in one statement (absent ones are missing from the result)."""
         tid, _, rk = keys[0]
