@@ -6,7 +6,7 @@ import base64
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ripple.errors import ItemTooLarge, ValidationError
@@ -340,6 +340,19 @@ def test_encode_key_type_mismatch():
         max_leaves=8,
     )
 )
+@example(D("1.50"))
+@example(D("-0"))
+@example(D("-0.0"))
+@example(D("0.0"))
+@example(D("1E-7"))
+@example(D("1E+2"))
+@example(D("-1E+2"))
+@example(D("11111111111111111111111111111111111111"))
+@example(D("111111111111111111111111111111111111111"))
+@example(D("0.000000000000000000000000000000000001"))
+@example(D("123.45600"))
+@example(D("1E-131"))
+@example(D("9E+126"))
 def test_the_write_paths_fast_conversion_equals_the_full_one(value):
     # item_to_av_checked takes a fast route for common shapes (Decimals included: a read-modify-write
     # sends back what a read returned); it must give the full path's result, or its exact error.

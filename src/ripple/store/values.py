@@ -348,10 +348,12 @@ def _fast_av(v: Any, depth: int) -> dict:
     if t is bool:
         return {"BOOL": v}
     if t is Decimal:  # what reads return: a read-modify-write sends them back
-        if v.is_finite() and 0 <= v.adjusted() < MAX_DIGITS:  # whole numbers, without normalizing
-            i = int(v)
-            if i == v:
-                return {"N": str(i)}
+        text = str(v)
+        # Already canonical (as every number read from the store is): positional, at most 38
+        # characters so at most 38 digits, no trailing fractional zero, not "-0".
+        if len(text) <= 38 and text[-1].isdigit() and "E" not in text and text != "-0":
+            if "." not in text or text[-1] != "0":
+                return {"N": text}
         try:
             return {"N": format(_number(v, ""), "f")}
         except ValidationError:
@@ -365,7 +367,7 @@ def _fast_av(v: Any, depth: int) -> dict:
         for k, x in v.items():
             if type(k) is not str:
                 raise _Slow
-            out[k] = _fast_av(x, depth + 1)
+            out[k] = {"S": x} if type(x) is str else _fast_av(x, depth + 1)
         return {"M": out}
     if t is list:
         return {"L": [_fast_av(x, depth + 1) for x in v]}
