@@ -212,7 +212,9 @@ class RippleSystem:
             (encode_key("leaderboard#recent", "S"), encode_key(0, "N")),
         ).fetchone()
         item = self.table.get({"event_key": "leaderboard#recent", "start_timestamp": 0}) or {}
-        return {"stored_bytes": row[0] if row else None, "kept": len(item.get("kept", []))}
+        from rollup import kept_entries
+
+        return {"stored_bytes": row[0] if row else None, "kept": len(kept_entries(item)) if item else 0}
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):

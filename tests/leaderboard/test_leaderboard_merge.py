@@ -285,7 +285,7 @@ def test_a_view_that_would_outgrow_an_item_keeps_fewer_games_and_stays_exact(tmp
             games.put(game(f"u{i}", int(clock.t) - 3000 + i, 1000 - i, bonuses=tuple(range(20))))
         rollup.on_records(games, [c.record for c in client.log.read(after, sources=["table:games"])], 3)
         recent = games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})
-        assert 3 <= len(recent["kept"]) < 60 and recent["floor"] is not None
+        assert 3 <= len(rollup.kept_entries(recent)) < 60 and recent["floor"] is not None
         check_views(games, 3, last_eval=int(clock.t))
         assert len(games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})["games"]) == 3
         clock.set(clock.t + 639)  # u0..u39 expire, kept held only the best (oldest): the tick scans
@@ -294,3 +294,24 @@ def test_a_view_that_would_outgrow_an_item_keeps_fewer_games_and_stays_exact(tmp
         )
         check_views(games, 3, last_eval=int(clock.t))
         assert len(games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})["games"]) == 3
+
+
+def test_views_written_with_the_older_state_layout_keep_working(tmp_path):
+    """Views stored before the state became one JSON string (``kept`` as a list of maps) are read
+    as they are and rewritten in the new layout at their next change."""
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = create_games(client)
+        first = put_games(
+            client, [game(f"u{i}", int(clock.t) - 60 * i, 10 * i, handle=HANDLES[i % 2]) for i in range(5)]
+        )
+        rollup.on_records(games, first, 3)
+        key = {"event_key": ranking.RECENT_KEY, "start_timestamp": 0}
+        old = games.get(key)
+        entries = rollup.kept_entries(old)
+        games.put({**old, "kept": entries})  # the older layout
+        assert rollup.kept_entries(games.get(key)) == entries
+        more = put_games(client, [game(f"v{i}", int(clock.t) - 30 * i, 7 * i, handle=HANDLES[i % 2]) for i in range(5)])
+        rollup.on_records(games, more, 3)
+        check_views(games, 3)
+        assert isinstance(games.get(key)["kept"], str)

@@ -14,6 +14,7 @@ deterministic, and the test harness's virtual clock is the only clock that matte
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import signal
 from collections.abc import Callable, Iterable, Mapping
@@ -106,11 +107,33 @@ def scan_games(table: Any) -> list[Entry]:
 # --- view items ------------------------------------------------------------------------------------
 
 
+def _number_text(value: Any) -> orjson.Fragment:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"cannot store {type(value).__name__} in a view's state")
+
+
+def dump_kept(entries: list[Entry]) -> str:
+    """A view's members as one JSON string, numbers written exactly. The state is the bulk of a
+    view item and only the roll-up reads it, so it is one string attribute instead of a list of
+    maps that the store would convert value by value on every read and write."""
+    return orjson.dumps(entries, default=_number_text, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def kept_entries(item: Mapping[str, Any]) -> list[Entry]:
+    """The members stored in a view item (a list of maps in views written before ``dump_kept``)."""
+    kept = item.get("kept", [])
+    if isinstance(kept, str):
+        # Every number back as a Decimal, as a table read would give it.
+        return json.loads(kept, parse_float=Decimal, parse_int=Decimal)
+    return [dict(e) for e in kept]
+
+
 def load_state(item: Mapping[str, Any] | None) -> State:
     """A view item's state (empty when the item does not exist yet)."""
     if item is None:
         return State({})
-    members = {ranking.key_of(e): dict(e) for e in item.get("kept", [])}
+    members = {ranking.key_of(e): e for e in kept_entries(item)}
     f = item.get("floor")
     floor = None if f is None else (Decimal(f[0]), Decimal(f[1]), str(f[2]))
     return State(members, floor)
@@ -124,7 +147,7 @@ def view_item(spec: ViewSpec, state: State, now: Decimal | int, version: int) ->
         "games": ranking.top(spec, state, now),
         "version": version,
         "as_of": Decimal(now),
-        "kept": state.sorted(),
+        "kept": dump_kept(state.sorted()),
         "floor": None if state.floor is None else list(state.floor),
     }
 
