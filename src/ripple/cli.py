@@ -756,21 +756,52 @@ def _run_platform(app_spec: str | None, *, reload: bool, host: str, port: int | 
                 server = _http_server(platform, host, port)
             changed = threading.Event()
             if reload:
-                watch([app.root], lambda c=changed, p=platform: (c.set(), p.stop()), platform.stopping)
+                watch([app.root], _on_change(app_spec, app, platform, changed), platform.stopping)
             try:
                 platform.run()
             finally:
                 platform.close()
             if not changed.is_set():
                 return
-            click.echo("ripple: code changed; reloading")
-            for name in [
-                m for m, mod in sys.modules.items() if str(getattr(mod, "__file__", "")).startswith(str(app.root))
-            ]:
-                del sys.modules[name]
+            click.echo("ripple: the app's declarations changed; restarting it")
+            _forget_modules(app.root)
     finally:
         if server is not None:
             server.close()
+
+
+def _forget_modules(root: Path) -> None:
+    """Drop the app's modules from sys.modules, so the next import reads them from disk again."""
+    for name in [m for m, mod in sys.modules.items() if str(getattr(mod, "__file__", "")).startswith(str(root))]:
+        del sys.modules[name]
+
+
+def _on_change(app_spec: str | None, app: Any, platform: Any, restart: Any) -> Callable[[set[Path]], None]:
+    """What ``ripple dev`` does when files change: replace the warm sandboxes of the functions whose
+    code changed, or restart the platform when the app's declarations changed."""
+    from ripple import reload
+    from ripple.runtime.loader import load_app
+
+    def changed(files: set[Path]) -> None:
+        _forget_modules(app.root)
+        try:
+            new = load_app(app_spec)
+        except RippleError as e:
+            click.echo(f"ripple: reload failed ({e}); new invocations will report it", err=True)
+            new = None
+        names = reload.affected(app, new, files) if new is not None else None
+        if names is None and new is not None:
+            restart.set()
+            platform.stop()
+            return
+        names = names if names is not None else set(app.functions)
+        if names:
+            n = platform.pool.retire(names)
+            click.echo(f"ripple: {', '.join(sorted(names))}: code changed; replaced {n} warm sandbox(es)")
+        else:
+            click.echo(f"ripple: {', '.join(sorted(p.name for p in files))} changed; no function's code uses it")
+
+    return changed
 
 
 def _platform_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -784,7 +815,8 @@ def _platform_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @main.command("dev")
 @_platform_options
 def dev_cmd(app_spec: str | None, host: str, port: int, no_http: bool) -> None:
-    """Run APP (default ./app.py) embedded, printing a line per invocation; reload on code changes.
+    """Run APP (default ./app.py) embedded, printing a line per invocation. On save, only the
+    functions whose code changed get fresh sandboxes; a changed declaration restarts the app.
     Website buckets are served over HTTP and their URLs printed."""
     _run_platform(app_spec, reload=True, host=host, port=None if no_http else port)
 

@@ -79,8 +79,9 @@ class Platform:
         self.close()
 
 
-def watch(paths: list[Path], changed: Callable[[], None], stop: threading.Event) -> threading.Thread:
-    """Call ``changed()`` when a ``.py`` file under ``paths`` changes (mtime scan twice a second)."""
+def watch(paths: list[Path], changed: Callable[[set[Path]], None], stop: threading.Event) -> threading.Thread:
+    """Call ``changed(files)`` when ``.py`` files under ``paths`` change, are added or are removed
+    (an mtime scan twice a second)."""
 
     def snapshot() -> dict[Path, float]:
         out = {}
@@ -99,8 +100,9 @@ def watch(paths: list[Path], changed: Callable[[], None], stop: threading.Event)
         while not stop.wait(0.5):
             now = snapshot()
             if now != before:
+                files = {p for p in now.keys() | before.keys() if now.get(p) != before.get(p)}
                 before = now
-                changed()
+                changed(files)
 
     t = threading.Thread(target=loop, name="ripple-watch", daemon=True)
     t.start()

@@ -28,6 +28,7 @@ class Trigger:
     rule: notifications.NotificationRule | None = None  # object triggers
     filter_policy: Callable[[Mapping[str, Any]], bool] | None = None  # topic triggers
     schedule: schedules.Schedule | None = None
+    policy_source: Mapping[str, Any] | None = None  # the topic filter policy as declared
 
     @property
     def log_source(self) -> str | None:
@@ -62,7 +63,15 @@ def topic_trigger(function: str, topic: str, *, filter_policy: Mapping[str, Any]
                   **options: Any) -> Trigger:  # fmt: skip
     policy = compile_filters([filter_policy]) if filter_policy else None
     opts = AsyncOptions.from_options(options)
-    return Trigger(f"{function}:topic:{topic}", function, "topic", topic, opts, filter_policy=_attributes(policy))
+    return Trigger(
+        f"{function}:topic:{topic}",
+        function,
+        "topic",
+        topic,
+        opts,
+        filter_policy=_attributes(policy),
+        policy_source=filter_policy,
+    )
 
 
 def _attributes(policy: Callable[[Mapping[str, Any]], bool] | None) -> Callable[[Mapping[str, Any]], bool] | None:

@@ -157,6 +157,7 @@ class Pool:
         self._busy: dict[str, int] = {}
         self._idle: dict[str, list[Sandbox]] = {}
         self._live: set[Sandbox] = set()
+        self._retiring: set[Sandbox] = set()  # busy sandboxes to kill when their invocation ends
         self._names = itertools.count(1)
         self._cv = threading.Condition()
         self._closed = threading.Event()
@@ -250,6 +251,21 @@ class Pool:
             sb.kill()
         return len(stale)
 
+    def retire(self, functions: set[str] | list[str]) -> int:
+        """Replace the warm sandboxes of ``functions`` (their code changed on disk): idle ones are
+        killed now, busy ones as soon as their invocation ends, and the next invocation starts a
+        fresh sandbox, which imports the handler again. Returns how many sandboxes were retired."""
+        names = set(functions)
+        with self._cv:
+            doomed = [sb for sb in self._live if sb.fn.name in names]
+            idle = [sb for name in names for sb in self._idle.pop(name, [])]
+            for sb in doomed:
+                self._live.discard(sb)
+            self._retiring.update(sb for sb in doomed if sb not in idle)
+        for sb in idle:
+            sb.kill()
+        return len(doomed)
+
     def counts(self) -> dict[str, tuple[int, int]]:
         """``{function: (busy invocations, idle sandboxes)}``."""
         with self._cv:
@@ -273,8 +289,9 @@ class Pool:
         self._closed.set()
         atexit.unregister(self.close)
         with self._cv:
-            live = list(self._live)
+            live = list(self._live) + list(self._retiring)
             self._live.clear()
+            self._retiring.clear()
             self._idle.clear()
             self._cv.notify_all()
         for sb in live:
@@ -396,6 +413,7 @@ class Pool:
                 self._idle.setdefault(sb.fn.name, []).append(sb)
                 return
             self._live.discard(sb)
+            self._retiring.discard(sb)
         sb.kill()
 
     def _run(
