@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+import ripple
 from ripple import errors
 
 
@@ -306,3 +307,18 @@ def test_bad_table_requests(client, games):
     with pytest.raises(errors.Conflict):
         client.create_table("games", hash_key="id:S")
     assert client.tables() == ["games"]
+
+
+def test_stream_images_decode_with_the_public_helper(client):
+    """`ripple.item_from_image` turns a record's images back into items as reads return them, and
+    names the bad part of a malformed one."""
+    t = client.create_table("images", hash_key="pk:S", stream="NEW_AND_OLD_IMAGES")
+    item = {"pk": "a", "n": Decimal("1.5"), "b": b"\x00", "tags": {"x", "y"}, "m": {"l": [1, None, True]}}
+    t.put(item)
+    rec = client.log.read(0)[-1].record["dynamodb"]
+    want = {**item, "m": {"l": [Decimal(1), None, True]}}
+    assert ripple.item_from_image(rec["NewImage"]) == t.get({"pk": "a"}) == want
+    assert ripple.item_from_image(rec["Keys"]) == {"pk": "a"}
+    assert ripple.item_size(item) == ripple.item_size(t.get({"pk": "a"}))
+    with pytest.raises(errors.ValidationError, match="more than one datatypes"):
+        ripple.item_from_image({"pk": {"S": "a", "N": "1"}})

@@ -25,6 +25,8 @@ _LAZY = {
     "Change": "ripple.store.base",
     "ObjectInfo": "ripple.store.base",
     "Page": "ripple.store.base",
+    "item_from_image": "ripple.store.values",
+    "item_size": "ripple.store.values",
 }
 
 __all__ = [
@@ -41,12 +43,15 @@ __all__ = [
     "__version__",
     "connect",
     "errors",
+    "item_from_image",
+    "item_size",
 ]
 
 if TYPE_CHECKING:
     from ripple.app import App
     from ripple.client import Bucket, Client, Stream, Table, Topic, connect
     from ripple.store.base import Change, ObjectInfo, Page
+    from ripple.store.values import item_from_image, item_size
 
 
 def __getattr__(name: str) -> Any:

@@ -102,13 +102,20 @@ class Harness:
 
 @contextlib.contextmanager
 def run_app(
-    app: App, *, state: str | Path | None = None, start: float = DEFAULT_START, **pool_options: Any
+    app: App,
+    *,
+    state: str | Path | None = None,
+    start: float = DEFAULT_START,
+    workers: int = 1,
+    **pool_options: Any,
 ) -> Iterator[Harness]:
     """Run ``app`` with real sandboxes on a temporary (or given) state folder and a virtual clock.
 
     Declared resources are created; every trigger starts from the log's current end, so what the
     test writes next is what the functions see. Everything is closed (and a temporary state
-    folder removed) on exit.
+    folder removed) on exit. ``workers=1`` delivers one batch or event at a time, in a fixed
+    order; more runs lanes and queued events side by side, as the platform does (to test
+    parallelization factors and concurrent writers, at the price of a varying order).
     """
     from ripple.runtime.pool import Pool
 
@@ -131,6 +138,7 @@ def run_app(
             pool_invoker(pool),
             clock=clock,
             on_delivery=lambda d: harness.deliveries.append(d) if harness else None,
+            workers=workers,
         )
         harness = Harness(app, client, pool, dispatcher, clock)
         dispatcher.start()  # pins every trigger's starting position before the test writes

@@ -6,14 +6,19 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
+
 from ripple.runtime.loader import load_app
 from ripple.testing import run_app
 
 APP = Path(__file__).parent / "apps" / "parallel.py"
 
 
-def test_parallel_lanes_keep_per_key_order(tmp_path):
-    with run_app(load_app(str(APP)), state=tmp_path / "s") as h:
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_parallel_lanes_keep_per_key_order(tmp_path, workers):
+    """With ``workers=3`` the harness runs the four lanes side by side, as the platform does."""
+    with run_app(load_app(str(APP)), state=tmp_path / "s", workers=workers) as h:
         src = h.stream("src")
         counters = dict.fromkeys((f"key-{i}" for i in range(12)), 0)
         batch = []

@@ -351,9 +351,9 @@ def _fast_av(v: Any, depth: int) -> dict:
         text = str(v)
         # Already canonical (as every number read from the store is): positional, at most 38
         # characters so at most 38 digits, no trailing fractional zero, not "-0".
-        if len(text) <= 38 and text[-1].isdigit() and "E" not in text and text != "-0":
-            if "." not in text or text[-1] != "0":
-                return {"N": text}
+        canonical = len(text) <= 38 and text[-1].isdigit() and "E" not in text and text != "-0"
+        if canonical and ("." not in text or text[-1] != "0"):
+            return {"N": text}
         try:
             return {"N": format(_number(v, ""), "f")}
         except ValidationError:
@@ -549,6 +549,13 @@ def value_size(value: Any) -> int:
     if t is set or t is frozenset:
         return sum(value_size(x) for x in value)
     return value_size(normalize(value))
+
+
+def item_from_image(image: Any) -> dict:
+    """A DynamoDB stream image (a record's ``Keys``, ``NewImage`` or ``OldImage``), or any item in
+    attribute-value JSON, as a Python item: numbers as Decimal, binary as bytes, sets as sets, as
+    ``Table.get`` returns items. Raises ValidationError naming the malformed part."""
+    return item_from_av(image)
 
 
 def item_size(item: dict) -> int:

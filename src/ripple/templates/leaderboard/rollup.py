@@ -25,8 +25,8 @@ import orjson
 import ranking
 from ranking import BadGame, Entry, Key, State, ViewSpec
 
+from ripple import item_from_image, item_size
 from ripple.errors import ConditionalCheckFailed, TransactionCanceled
-from ripple.store.values import item_from_av, item_size
 
 GAMES = "games"
 #: Conditional writes lost to a concurrent writer before giving up (the batch is then retried).
@@ -64,7 +64,7 @@ def changes_of(
         try:
             ddb = r["dynamodb"]
             now = max(now, int(ddb["ApproximateCreationDateTime"]))
-            keys = item_from_av(ddb["Keys"])
+            keys = item_from_image(ddb["Keys"])
             key = (keys["event_key"], Decimal(keys["start_timestamp"]))
         except (KeyError, TypeError, ValueError) as e:
             report(f"a record without a game key: {e!r}")
@@ -79,7 +79,7 @@ def changes_of(
                 handles.setdefault(handle, set()).add(key)
         try:
             new = ddb.get("NewImage")
-            changes[key] = ranking.parse_game(item_from_av(new) if new is not None else None)
+            changes[key] = ranking.parse_game(item_from_image(new) if new is not None else None)
         except (BadGame, ValueError, TypeError) as e:
             report(f"game {key[0]!r} {key[1]}: {e}")
             changes[key] = None  # as a scan would: a malformed item is not on any board
