@@ -14,7 +14,6 @@ from ripple.testing import run_app
 APP = Path(__file__).parent / "apps" / "parallel.py"
 
 
-
 @pytest.mark.parametrize("workers", [1, 3])
 def test_parallel_lanes_keep_per_key_order(tmp_path, workers):
     """With ``workers=3`` the harness runs the four lanes side by side, as the platform does."""
