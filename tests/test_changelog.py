@@ -163,3 +163,12 @@ def test_a_reader_that_waits_again_and_again_keeps_one_wake_socket(tmp_path):
             assert c.log.wait(pos, timeout=5) is True
         assert len(list((folder / "wake").iterdir())) == 1
     assert list((folder / "wake").iterdir()) == []
+
+
+def test_wait_until_returns_the_condition_once_a_commit_makes_it_true(tmp_path):
+    with ripple.connect(tmp_path / "s") as c:
+        b = c.create_bucket("until-bucket")
+        threading.Thread(target=lambda: b.put("late", b"here")).start()  # commits while we wait (or before)
+        assert c.log.wait_until(lambda: b.exists("late") and b.read("late"), 30) == b"here"
+        with pytest.raises(TimeoutError, match=r"0\.05 s"):
+            c.log.wait_until(lambda: b.exists("never"), 0.05)

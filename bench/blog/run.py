@@ -147,13 +147,10 @@ def wait_idle(s: Served, timeout: float) -> None:
     app's own completion marker), so that each measured upload finds it idle."""
     bucket = s.client.bucket(f"{APP}-src")
     want = sources_digest(s.app_dir, {o.key: o.etag for o in bucket.objects()})
-    deadline = time.monotonic() + timeout
-    pos = 0
-    while s.built_sources() != want:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the blog app did not finish building in time")
-        s.client.log.wait(pos, 1.0)
-        pos = s.client.log.latest()
+    try:
+        s.client.log.wait_until(lambda: s.built_sources() == want, timeout)
+    except TimeoutError:
+        raise TimeoutError("the blog app did not finish building in time") from None
 
 
 def burst(s: Served, src: Path, timeout: float) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ripple.config import state_path
 from ripple.store.base import (
@@ -24,6 +24,8 @@ from ripple.store.base import (
     TableSpec,
 )
 from ripple.store.embedded.store import EmbeddedStore
+
+T = TypeVar("T")
 
 
 class Bucket:
@@ -181,6 +183,23 @@ class Log:
 
     def wait(self, after: int, timeout: float | None = None, *, sources: Sequence[str] | None = None) -> bool:
         return self._log.wait(after, timeout, sources=sources)
+
+    def wait_until(self, cond: Callable[[], T], timeout: float, *, sources: Sequence[str] | None = None) -> T:
+        """Block until ``cond()`` returns something true and return it, checking again whenever a
+        change commits (in any process on this host; ``sources`` narrows that to some sources) and
+        at least once a second. Raises TimeoutError after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            # The position is taken before the check, so a commit between the check and the wait
+            # ends the wait at once.
+            pos = self._log.latest(sources)
+            got = cond()
+            if got:
+                return got
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"the condition did not hold within {timeout:g} s")
+            self._log.wait(pos, min(left, 1.0), sources=sources)
 
     def latest(self, sources: Sequence[str] | None = None) -> int:
         return self._log.latest(sources)

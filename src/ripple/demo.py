@@ -69,16 +69,17 @@ def _start(name: str, app_dir: Path, state: Path, echo: Callable[[str], Any]) ->
 
 def _wait(client: Client, cond: Callable[[], bool], what: str, procs: list[subprocess.Popen[str]]) -> None:
     """Block on the change log (woken by each commit) until ``cond()``; fail if an app died."""
-    deadline = time.monotonic() + TIMEOUT_S
-    pos = client.log.latest()
-    while not cond():
+
+    def done() -> bool:
         for p in procs:
             if p.poll() is not None:
                 raise AppFailed(f"an app process exited ({p.returncode}) while waiting for {what}")
-        if time.monotonic() > deadline:
-            raise AppFailed(f"timed out after {TIMEOUT_S:.0f} s waiting for {what}")
-        client.log.wait(pos, 0.5)
-        pos = client.log.latest()
+        return cond()
+
+    try:
+        client.log.wait_until(done, TIMEOUT_S)
+    except TimeoutError:
+        raise AppFailed(f"timed out after {TIMEOUT_S:.0f} s waiting for {what}") from None
 
 
 def _get(url: str, host: str) -> tuple[int, bytes]:

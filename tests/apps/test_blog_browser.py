@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -49,12 +48,10 @@ def browser_dom(url: str) -> str:
 
 def wait_until(client: ripple.Client, cond, what: str, timeout: float = 120.0) -> None:
     """Block on the change log (woken by each commit) until ``cond()`` holds."""
-    deadline = time.monotonic() + timeout
-    pos = 0
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        client.log.wait(pos, 1.0)
-        pos = client.log.latest()
+    try:
+        client.log.wait_until(cond, timeout)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 def test_upload_a_post_see_it_in_the_browser_delete_it_see_404(tmp_path):

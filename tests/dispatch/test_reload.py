@@ -98,14 +98,6 @@ def test_a_functions_code_is_its_module_and_what_it_imports(tmp_path, monkeypatc
     assert reload.affected(app, load_app(str(tmp_path / "app.py")), [tmp_path / "app.py"]) is None  # a setting
 
 
-def wait_for(c, cond, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not (got := cond()):
-        assert time.monotonic() < deadline, "timed out"
-        c.log.wait(c.log.latest(), min(1.0, deadline - time.monotonic()))
-    return got
-
-
 def calls(c, key):
     return c.table("reload-calls").get({"key": key})
 
@@ -143,8 +135,8 @@ def test_ripple_dev_replaces_only_the_sandboxes_whose_code_changed(tmp_path):
             bucket = c.bucket("reload-bucket")
             bucket.put("a/1", b"x")
             bucket.put("b/1", b"x")
-            a1 = wait_for(c, lambda: calls(c, "a/1"))
-            b1 = wait_for(c, lambda: calls(c, "b/1"))
+            a1 = c.log.wait_until(lambda: calls(c, "a/1"), 60)
+            b1 = c.log.wait_until(lambda: calls(c, "b/1"), 60)
             assert a1["version"] == b1["version"] == "v1"
 
             # Only beta's code imports words.py: beta gets a fresh sandbox, alpha keeps its own.
@@ -152,8 +144,8 @@ def test_ripple_dev_replaces_only_the_sandboxes_whose_code_changed(tmp_path):
             assert "beta: code changed; replaced 1 warm sandbox(es)" in out.expect("replaced")
             bucket.put("a/2", b"x")
             bucket.put("b/2", b"x")
-            a2 = wait_for(c, lambda: calls(c, "a/2"))
-            b2 = wait_for(c, lambda: calls(c, "b/2"))
+            a2 = c.log.wait_until(lambda: calls(c, "a/2"), 60)
+            b2 = c.log.wait_until(lambda: calls(c, "b/2"), 60)
             assert (a2["by"], a2["pid"]) == ("alpha", a1["pid"])
             assert (b2["by"], b2["pid"] != b1["pid"]) == ("beta+", True)
 
@@ -161,14 +153,14 @@ def test_ripple_dev_replaces_only_the_sandboxes_whose_code_changed(tmp_path):
             bump(tmp_path / "handlers" / "unused.py", "X = 1", "X = 2")
             out.expect("unused.py changed; no function's code uses it")
             bucket.put("a/3", b"x")
-            assert wait_for(c, lambda: calls(c, "a/3"))["pid"] == a1["pid"]
+            assert c.log.wait_until(lambda: calls(c, "a/3"), 60)["pid"] == a1["pid"]
 
             # A changed setting restarts the app: everything is fresh.
             bump(tmp_path / "app.py", "timeout=3", "timeout=4")
             out.expect("declarations changed; restarting")
             out.expect("app 'reloading'")
             bucket.put("a/4", b"x")
-            assert wait_for(c, lambda: calls(c, "a/4"))["pid"] != a1["pid"]
+            assert c.log.wait_until(lambda: calls(c, "a/4"), 60)["pid"] != a1["pid"]
     finally:
         proc.terminate()
         try:

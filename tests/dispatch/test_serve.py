@@ -26,16 +26,6 @@ def hello(event, context):
 """
 
 
-def wait_for(client, cond, timeout=30.0):
-    """Block on the change log (woken by the commit itself) until ``cond()`` holds."""
-    deadline = time.monotonic() + timeout
-    pos = 0
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        client.log.wait(pos, deadline - time.monotonic())
-        pos = client.log.latest()
-
-
 def test_serve_runs_functions_for_writes_from_other_processes(tmp_path):
     (tmp_path / "app.py").write_text(APP)
     state = tmp_path / "state"
@@ -46,7 +36,7 @@ def test_serve_runs_functions_for_writes_from_other_processes(tmp_path):
         assert "app 'served'" in first and "1 trigger(s)" in first
         with ripple.connect(state) as c:
             c.bucket("up-bucket").put("hello.txt", b"hi")
-            wait_for(c, lambda: c.table("calls").get({"key": "hello.txt"}) is not None)
+            c.log.wait_until(lambda: c.table("calls").get({"key": "hello.txt"}), 30)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err

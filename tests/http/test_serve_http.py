@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -55,12 +54,7 @@ def test_functions_run_and_their_output_is_served_while_the_server_reads(tmp_pat
                 # The server has read the state (its own connection in the platform's process)
                 # before each write: the function must still run, and its write be served.
                 c.bucket("cp-src").put(f"p{i}.html", f"<p>page {i}</p>".encode())
-                deadline = time.monotonic() + 60
-                pos = 0
-                while not c.bucket("cp-site").exists(f"p{i}.html"):
-                    assert time.monotonic() < deadline, f"p{i}.html was never published"
-                    c.log.wait(pos, 1.0)
-                    pos = c.log.latest()
+                c.log.wait_until(lambda i=i: c.bucket("cp-site").exists(f"p{i}.html"), 60)
                 assert get(port, "cp-site.localhost", f"/p{i}.html") == (200, f"<p>page {i}</p>".encode())
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=30)
