@@ -30,17 +30,43 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes, from /proc (0 for those gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def warm(state: Path, n: int) -> dict[str, float]:
-    """Round trip of a no-op invocation on a warm sandbox: dispatch, transfer, result, records."""
+    """Round trip of a no-op invocation on a warm sandbox: dispatch, transfer, result, records.
+
+    Also the CPU time each invocation costs: the platform's (every thread, the record writer's too,
+    up to the records being stored) and the worker's."""
     with Pool(APP, state=state, spare=False) as pool:
         for _ in range(200):
             pool.invoke("noop", b"{}")
+        pool.flush()
+        workers = pool.processes()
+        cpu0, worker0 = time.process_time(), cpu_seconds(workers)
         times = []
         for _ in range(n):
             t = time.perf_counter()
             pool.invoke("noop", b"{}")
             times.append((time.perf_counter() - t) * 1e6)
-    return {"p50_us": pct(times, 50), "p99_us": pct(times, 99), "mean_us": statistics.fmean(times)}
+        pool.flush()
+        cpu1, worker1 = time.process_time(), cpu_seconds(workers)
+    return {
+        "p50_us": pct(times, 50),
+        "p99_us": pct(times, 99),
+        "mean_us": statistics.fmean(times),
+        "platform_cpu_us": (cpu1 - cpu0) / n * 1e6,
+        "worker_cpu_us": (worker1 - worker0) / n * 1e6,
+    }
 
 
 def cold(state: Path, n: int, *, fork: bool, spare: bool = False) -> dict[str, float]:
@@ -127,7 +153,10 @@ def main() -> None:
         with Pool(APP, state=base / "probe") as probe:
             print(f"isolation: {probe.isolation}", flush=True)
         w = warm(base / "warm", int(5000 * scale))
-        print(f"warm no-op invoke: p50 {w['p50_us']:.0f} us, p99 {w['p99_us']:.0f} us, mean {w['mean_us']:.0f} us")
+        print(
+            f"warm no-op invoke: p50 {w['p50_us']:.0f} us, p99 {w['p99_us']:.0f} us, mean {w['mean_us']:.0f} us;"
+            f" CPU per invocation: platform {w['platform_cpu_us']:.0f} us, worker {w['worker_cpu_us']:.0f} us"
+        )
         s = cold(base / "spare", int(50 * scale), fork=True, spare=True)
         f = cold(base / "fork", int(50 * scale), fork=True)
         x = cold(base / "exec", int(50 * scale), fork=False)

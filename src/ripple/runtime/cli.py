@@ -6,7 +6,6 @@ The main CLI registers :data:`COMMANDS`. Exit codes: 0 success, 1 a ripple error
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import sys
@@ -221,7 +220,7 @@ def invocations(function: str | None, statuses: tuple[str, ...], limit: int, as_
         store.close()
     if as_json:
         for r in rows:
-            click.echo(orjson.dumps(dataclasses.asdict(r)).decode())
+            click.echo(orjson.dumps(r._asdict()).decode())
         return
     header = (
         f"{'START':24} {'REQUEST ID':36} {'FUNCTION':20} {'TRIGGER':10} {'STATUS':13} "

@@ -12,8 +12,8 @@ import math
 import time
 from collections.abc import Callable
 
-#: A log sink receives ``(request_id, [(epoch seconds, line), ...])``.
-LogSink = Callable[[str, list[tuple[float, str]]], None]
+#: A log sink receives rows ``[(function, request_id, epoch seconds, line), ...]``, in order.
+LogSink = Callable[[list[tuple[str, str, float, str]]], None]
 DEFAULT_LIMIT_BYTES = 1 << 20
 #: Lambda's ``X-Amz-Log-Result`` carries the last 4 KB of the log.
 TAIL_BYTES = 4096
@@ -22,7 +22,10 @@ TAIL_BYTES = 4096
 class LogCapture:
     """Splits one invocation's output into lines, keeping the first ``limit_bytes`` of it."""
 
-    def __init__(self, request_id: str, sink: LogSink, *, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
+    def __init__(
+        self, function: str, request_id: str, sink: LogSink, *, limit_bytes: int = DEFAULT_LIMIT_BYTES
+    ) -> None:
+        self.function = function
         self.request_id = request_id
         self._sink = sink
         self._limit = limit_bytes
@@ -50,7 +53,9 @@ class LogCapture:
         """Log ``lines`` (platform lines such as START, or the handler's) now."""
         now = time.time()
         self.lines.extend(lines)
-        self._sink(self.request_id, [(now, line) for line in lines])
+        fn, rid = self.function, self.request_id
+        # The rows are built here, not in the writer thread, which must not hold the GIL long.
+        self._sink([(fn, rid, now, line) for line in lines])
 
     def finish(self) -> None:
         """Flush a trailing partial line and the note about dropped output."""

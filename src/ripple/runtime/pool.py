@@ -218,11 +218,13 @@ class Pool:
         rid = _request_id()
         if invocation_type == "DryRun":
             return InvocationResult(rid, fn.name, 204, b"", rec.OK, memory_size_mb=fn.settings.memory_mb)
-        self._acquire(fn, wait=invocation_type == "Event")
+        sb = self._acquire(fn, wait=invocation_type == "Event")
         try:
-            return self._run(fn, rid, body, invocation_type, trigger, log_type == "Tail", client_context, chain_hops)
+            return self._run(
+                fn, sb, rid, body, invocation_type, trigger, log_type == "Tail", client_context, chain_hops
+            )
         finally:
-            self._release(fn)
+            self._release(fn, sb)
 
     async def ainvoke(self, function: str, event: bytes | Any = b"", **options: Any) -> InvocationResult:
         """:meth:`invoke` for asyncio callers: runs on the pool's own threads, never blocks the loop."""
@@ -334,11 +336,13 @@ class Pool:
             raise InvalidRequestContent(f"log type {log_type!r} is not one of {', '.join(LOG_TYPES)}")
         if isinstance(event, bytes | bytearray | memoryview):
             body = bytes(event)
-            if body.strip():
+            if body:
                 try:
                     orjson.loads(body)
                 except orjson.JSONDecodeError as exc:
-                    raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
+                    # Blank is not JSON but passes, as before: the worker reports it (Runtime.UnmarshalError).
+                    if body.strip():
+                        raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
         else:
             try:
                 body = orjson.dumps(event)
@@ -351,7 +355,8 @@ class Pool:
             )
         return body
 
-    def _acquire(self, fn: Function, *, wait: bool) -> None:
+    def _acquire(self, fn: Function, *, wait: bool) -> Sandbox:
+        """Take a concurrency slot for ``fn`` and a sandbox to run it in (one lock round trip for both)."""
         reserved = fn.settings.concurrency
         with self._cv:
             while True:
@@ -362,10 +367,11 @@ class Pool:
                 else:
                     free = self._unreserved_busy < self._unreserved_cap
                 if free:
+                    sb = self._checkout(fn)
                     self._busy[fn.name] = self._busy.get(fn.name, 0) + 1
                     if reserved is None:
                         self._unreserved_busy += 1
-                    return
+                    return sb
                 if not wait or reserved == 0:
                     if reserved is not None:
                         raise TooManyRequests(
@@ -378,47 +384,57 @@ class Pool:
                     )
                 self._cv.wait()
 
-    def _release(self, fn: Function) -> None:
+    def _release(self, fn: Function, sb: Sandbox) -> None:
+        """Give back ``sb`` (idle if still warm, else killed) and then the slot."""
         with self._cv:
-            self._busy[fn.name] -= 1
-            if fn.settings.concurrency is None:
-                self._unreserved_busy -= 1
-            self._cv.notify_all()
+            keep = sb.alive and not self._closed.is_set() and sb in self._live
+            if keep:
+                # The common case: one lock round trip puts the sandbox back and frees the slot.
+                self._idle.setdefault(fn.name, []).append(sb)
+                self._free_slot(fn)
+                return
+            self._live.discard(sb)
+            self._retiring.discard(sb)
+        # The slot stays taken until the dead sandbox's processes are gone, so the concurrency limit
+        # also bounds sandboxes being torn down.
+        try:
+            sb.kill()
+        finally:
+            with self._cv:
+                self._free_slot(fn)
+
+    def _free_slot(self, fn: Function) -> None:
+        self._busy[fn.name] -= 1
+        if fn.settings.concurrency is None:
+            self._unreserved_busy -= 1
+        self._cv.notify_all()
 
     # --- running -----------------------------------------------------------------------------------
 
     def _checkout(self, fn: Function) -> Sandbox:
-        with self._cv:
-            idle = self._idle.get(fn.name)
-            if idle:
-                return idle.pop()  # the most recently used: warmest caches
-            spare = self._take_spare()
-            sb = Sandbox(
-                fn,
-                name=spare.name if spare else f"{fn.name}-{next(self._names)}",
-                template=self._template,
-                limiter=self._limiter,
-                work_dir=self._work_dir,
-                max_processes=self._max_processes,
-                fresh=not self._fork,
-                spare=spare,
-                state=self.state,
-            )
-            self._live.add(sb)
-            return sb
-
-    def _checkin(self, sb: Sandbox) -> None:
-        with self._cv:
-            if sb.alive and not self._closed.is_set() and sb in self._live:
-                self._idle.setdefault(sb.fn.name, []).append(sb)
-                return
-            self._live.discard(sb)
-            self._retiring.discard(sb)
-        sb.kill()
+        """An idle sandbox for ``fn``, else a new one (called with ``_cv`` held)."""
+        idle = self._idle.get(fn.name)
+        if idle:
+            return idle.pop()  # the most recently used: warmest caches
+        spare = self._take_spare()
+        sb = Sandbox(
+            fn,
+            name=spare.name if spare else f"{fn.name}-{next(self._names)}",
+            template=self._template,
+            limiter=self._limiter,
+            work_dir=self._work_dir,
+            max_processes=self._max_processes,
+            fresh=not self._fork,
+            spare=spare,
+            state=self.state,
+        )
+        self._live.add(sb)
+        return sb
 
     def _run(
         self,
         fn: Function,
+        sb: Sandbox,
         rid: str,
         body: bytes,
         invocation_type: str,
@@ -427,9 +443,8 @@ class Pool:
         client_context: dict[str, Any] | None,
         chain_hops: int = 0,
     ) -> InvocationResult:
-        capture = logs.LogCapture(rid, functools.partial(self._writer.log, fn.name), limit_bytes=self._log_limit)
+        capture = logs.LogCapture(fn.name, rid, self._writer.log_rows, limit_bytes=self._log_limit)
         start = time.time()
-        sb = self._checkout(fn)
         try:
             outcome = sb.start(capture) if not sb.alive else None
             capture.emit([logs.start_line(rid)])
@@ -447,24 +462,26 @@ class Pool:
                 self._live.discard(sb)
             sb.kill()
             raise
-        finally:
-            self._checkin(sb)
         self._finish_log(capture, fn, outcome)
+        duration = outcome.duration_ms
+        billed = logs.billed_ms(duration)
+        init_ms = outcome.init_ms
+        # Records are written behind (see writer.py): queued here, committed in batches.
         self._writer.record(
             InvocationRecord(
-                request_id=rid,
-                function=fn.name,
-                trigger=trigger,
-                invocation_type=invocation_type,
-                start=start,
-                duration_ms=round(outcome.duration_ms, 3),
-                billed_duration_ms=logs.billed_ms(outcome.duration_ms),
-                init_duration_ms=None if outcome.init_ms is None else round(outcome.init_ms, 3),
-                memory_size_mb=fn.settings.memory_mb,
-                max_memory_used_mb=outcome.max_memory_mb,
-                status=outcome.status,
-                error_type=outcome.error_type,
-                error_message=outcome.error_message,
+                rid,
+                fn.name,
+                trigger,
+                invocation_type,
+                start,
+                round(duration, 3),
+                billed,
+                None if init_ms is None else round(init_ms, 3),
+                fn.settings.memory_mb,
+                outcome.max_memory_mb,
+                outcome.status,
+                outcome.error_type,
+                outcome.error_message,
             )
         )
         return InvocationResult(
@@ -475,9 +492,9 @@ class Pool:
             status=outcome.status,
             function_error=None if outcome.status == rec.OK else "Unhandled",
             log_result=capture.tail() if tail else None,
-            duration_ms=outcome.duration_ms,
-            billed_duration_ms=logs.billed_ms(outcome.duration_ms),
-            init_duration_ms=outcome.init_ms,
+            duration_ms=duration,
+            billed_duration_ms=billed,
+            init_duration_ms=init_ms,
             memory_size_mb=fn.settings.memory_mb,
             max_memory_used_mb=outcome.max_memory_mb,
         )

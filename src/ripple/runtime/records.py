@@ -11,8 +11,9 @@ import abc
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ripple.errors import StateError, StateTooNew
 
@@ -22,10 +23,13 @@ STATUSES = (OK, ERROR, TIMEOUT, OUT_OF_MEMORY, CRASHED)
 SCHEMA_VERSION = 1
 
 
-@dataclass(slots=True)
-class InvocationRecord:
+class InvocationRecord(NamedTuple):
     """One invocation, as ``ripple invocations`` lists it. Times are epoch seconds; durations in ms;
-    memory in MB (MiB, as Lambda's REPORT line)."""
+    memory in MB (MiB, as Lambda's REPORT line).
+
+    A tuple in column order, so a batch of records goes to SQLite's ``executemany`` as it is: the
+    writer thread converts nothing while it holds the GIL the invocation path needs.
+    """
 
     request_id: str
     function: str
@@ -43,8 +47,8 @@ class InvocationRecord:
 
 
 def astuple(record: InvocationRecord) -> tuple:
-    """The record's values in column order (``dataclasses.astuple`` deep-copies: too slow here)."""
-    return tuple(getattr(record, name) for name in _RECORD_FIELDS)
+    """The record's values in column order."""
+    return tuple(record)
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,6 @@ class RecordStore(abc.ABC):
     def close(self) -> None:
         """Release the store; idempotent."""
 
-
-_RECORD_FIELDS = tuple(f.name for f in fields(InvocationRecord))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS invocations (
@@ -132,13 +134,14 @@ class SqliteRecordStore(RecordStore):
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO invocations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [astuple(r) for r in invocations],
-                )
-                self._db.executemany(
-                    "INSERT INTO logs (function, request_id, timestamp, message) VALUES (?,?,?,?)", logs
-                )
+                if invocations:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO invocations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", invocations
+                    )
+                if logs:
+                    self._db.executemany(
+                        "INSERT INTO logs (function, request_id, timestamp, message) VALUES (?,?,?,?)", logs
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -168,6 +168,8 @@ class Sandbox:
         else:
             self._conf = limiter.confine(name, memory_bytes=backstop, max_processes=max_processes)
         self._proc: SandboxProcess | None = None
+        self._chan: protocol.Channel | None = None
+        self._arn = function_arn(fn.name)
         self._peak = 0
         self._refusals = 0
         self._log_pending = False
@@ -194,6 +196,7 @@ class Sandbox:
         else:
             self._proc, joined = self._template.spawn(fresh=self._fresh), False
         self._conf.leader = self._proc.pid
+        self._chan = protocol.Channel(self._proc.ctl)
         os.set_blocking(self._proc.log_r, False)
         self.alive = True
         stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
@@ -206,7 +209,7 @@ class Sandbox:
             "cgroup_procs": [] if joined else self._conf.procs_files,
         }
         try:
-            protocol.send(self._proc.ctl, spec)
+            self._chan.send(spec)
             header, _ = self._wait(time.monotonic() + INIT_TIMEOUT_S, capture)
         except _Ended as end:
             self.init_ms = (time.perf_counter() - t0) * 1000
@@ -238,6 +241,7 @@ class Sandbox:
             self._exit_status(timeout=5.0)
             self._proc.close()
             self._proc = None
+            self._chan = None
         if not self._conf.remove():
             # A killed process may linger a moment before the kernel lets the cgroup go.
             deadline = time.monotonic() + 2.0
@@ -249,22 +253,21 @@ class Sandbox:
     # --- invoking ----------------------------------------------------------------------------------
 
     def invoke(self, request: dict[str, Any], body: bytes, capture: LogCapture) -> Outcome:
-        """Run one invocation; ``request`` has ``id``, ``trace``, ``client_context``, ``max_response``.
+        """Run one invocation; ``request`` has ``id``, ``trace``, ``client_context``, ``max_response``
+        (and gets the deadline and ARN added in place: it is the message sent to the worker).
 
         Raises SandboxError if the sandbox was killed meanwhile (the pool is closing)."""
-        if self._proc is None:
+        chan = self._chan
+        if self._proc is None or chan is None:
             raise SandboxError("the sandbox was shut down (the pool is closing)")
         timeout = float(self.fn.settings.timeout)
         init_ms, self.init_ms = self.init_ms, None
+        request["deadline_ms"] = int(time.time() * 1000 + timeout * 1000)
+        request["arn"] = self._arn
         t0 = time.monotonic()
         deadline = t0 + timeout
-        request = {
-            **request,
-            "deadline_ms": int(time.time() * 1000 + timeout * 1000),
-            "arn": function_arn(self.fn.name),
-        }
         try:
-            protocol.send(self._proc.ctl, request, body)
+            chan.send(request, body)
             header, payload = self._wait(deadline, capture)
         except _Ended as end:
             return self._ended(end, request["id"], timeout, init_ms, started=t0)
@@ -341,9 +344,9 @@ class Sandbox:
 
         Raises _Ended if the sandbox timed out, overran its memory or process bound, or died.
         """
-        proc = self._proc
-        assert proc is not None
-        ctl, log_r, status_r = proc.ctl.fileno(), proc.log_r, proc.status_r
+        proc, chan = self._proc, self._chan
+        assert proc is not None and chan is not None
+        ctl, log_r, status_r = chan.fileno(), proc.log_r, proc.status_r
         if self._poller is None:
             self._poller = select.poll()
             for fd in (ctl, log_r, status_r):
@@ -366,15 +369,12 @@ class Sandbox:
             self._log_pending = log_r in events
             if self._log_pending and not self._drain_logs(capture):
                 poller.unregister(log_r)
-            if ctl in events:
-                proc.ctl.settimeout(max(deadline - time.monotonic(), 0.001))
+            if ctl in events or chan.buffered:
                 try:
-                    return protocol.recv(proc.ctl)
+                    return chan.recv(timeout=deadline - time.monotonic())
                 except (EOFError, ValueError, OSError):
                     self._drain_logs(capture, final=True)
                     raise self._death() from None
-                finally:
-                    proc.ctl.settimeout(None)
             if status_r in events:
                 status = self._read_status()
                 if status is None:

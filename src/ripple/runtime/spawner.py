@@ -87,6 +87,28 @@ class Template:
         Raises:
             SandboxError: the template is gone and cannot be restarted, or did not fork in time.
         """
+        try:
+            return self._spawn_once(fresh)
+        except SandboxError:
+            # A template killed while it held our request (a handler can SIGKILL its parent, the
+            # template) took the request with it: a restarted template gets one more try.
+            if not self._died():
+                raise
+        return self._spawn_once(fresh)
+
+    def _died(self) -> bool:
+        """Whether the template process has exited (waiting up to a second for a dying one)."""
+        with self._lock:
+            proc = self._proc
+            if proc is None:
+                return True
+            try:
+                proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+
+    def _spawn_once(self, fresh: bool) -> SandboxProcess:
         ctl, ctl_child = socket.socketpair()
         log_r, log_w = os.pipe()
         status_r, status_w = os.pipe()

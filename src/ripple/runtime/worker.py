@@ -53,13 +53,13 @@ def _exit_code_of(exc: BaseException) -> int:
 
 
 def _main() -> int:
-    ctl = socket.socket(fileno=CTL_FD)
-    spec, _ = protocol.recv(ctl)
+    ctl = protocol.Channel(socket.socket(fileno=CTL_FD))
+    spec, _ = ctl.recv()
     _confine(spec)
     _set_environment(spec)
     _setup_stdio()
     handler, err = load_handler(spec["handler"])
-    protocol.send(ctl, {"t": "ready", "error": err})
+    ctl.send({"t": "ready", "error": err})
     if err is not None:
         # Like awslambdaric: after an Init failure the runtime exits; the next invocation starts over.
         return 1
@@ -231,11 +231,12 @@ def _log_error(err: dict[str, Any]) -> None:
         pass
 
 
-def _serve(ctl: socket.socket, handler: Any) -> int:
+def _serve(ctl: protocol.Channel, handler: Any) -> int:
     me = os.getpid()
+    getrusage, own, children = resource.getrusage, resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN
     while True:
         try:
-            request, body = protocol.recv(ctl)
+            request, body = ctl.recv()
         except EOFError:
             return 0
         response, payload = _invoke(handler, request, body)
@@ -243,9 +244,8 @@ def _serve(ctl: socket.socket, handler: Any) -> int:
             # The handler forked and this child came back out of it: it must not answer as the sandbox.
             os._exit(0)
         _flush_stdio()
-        usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        response["maxrss_kb"] = max(usage, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        protocol.send(ctl, response, payload)
+        response["maxrss_kb"] = max(getrusage(own).ru_maxrss, getrusage(children).ru_maxrss)
+        ctl.send(response, payload)
 
 
 def _invoke(handler: Any, request: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
@@ -256,10 +256,13 @@ def _invoke(handler: Any, request: dict[str, Any], body: bytes) -> tuple[dict[st
     os.environ["RIPPLE_CHAIN_HOPS"] = str(request.get("hops", 0))
     _request_filter.request_id = rid
     _reset_stdio()
-    try:
-        event = json.loads(body) if body else {}
-    except ValueError as exc:
-        return _failed(failures.error(failures.UNMARSHAL, f"Unable to unmarshal input: {exc}", rid))
+    if body == b"{}" or not body:
+        event: Any = {}  # the common empty event, without a trip through the JSON decoder
+    else:
+        try:
+            event = json.loads(body)
+        except ValueError as exc:
+            return _failed(failures.error(failures.UNMARSHAL, f"Unable to unmarshal input: {exc}", rid))
     context = LambdaContext(
         rid, request["deadline_ms"], request["arn"], request.get("client_context"), request.get("identity")
     )
@@ -267,6 +270,8 @@ def _invoke(handler: Any, request: dict[str, Any], body: bytes) -> tuple[dict[st
         result = handler(event, context)
     except Exception as exc:
         return _failed(failures.from_exception(exc, rid, skip_frames=1))
+    if result is None:
+        return {"ok": True}, b"null"  # what json.dumps(None) gives, without the encoder
     try:
         payload = json.dumps(result).encode()
     except (TypeError, ValueError) as exc:
