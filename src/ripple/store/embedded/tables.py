@@ -52,6 +52,8 @@ class _Table:
         "id",
         "key_names",
         "name",
+        "new_images",
+        "old_images",
         "range_key",
         "range_type",
         "source",
@@ -67,6 +69,8 @@ class _Table:
         self.key_names = (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
         self.arn = ddb_events.stream_arn(name, created) if self.view else None
         self.template = ddb_events.RecordTemplate(self.arn, self.view) if self.arn else None
+        self.new_images = self.view in _NEW_VIEWS
+        self.old_images = self.view in _OLD_VIEWS
         self.source = f"table:{name}"
 
     def encode(self, item: Mapping[str, Any], *, exact: bool) -> tuple[bytes, bytes]:
@@ -116,10 +120,6 @@ class _Table:
         return {k: item[k] for k in self.key_names}
 
 
-_NEW_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
-_OLD_VIEWS = ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
-
-
 def _fast_key(value: Any, kind: str, max_chars: int) -> bytes | None:
     """The stored form of a common key value (a non-empty str short enough that its UTF-8 cannot
     exceed DynamoDB's key limits, or an int), or None to take the checked path, which names errors."""
@@ -130,6 +130,9 @@ def _fast_key(value: Any, kind: str, max_chars: int) -> bytes | None:
         return vals.encode_key(value, "N")
     return None
 
+
+_NEW_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
+_OLD_VIEWS = ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 
 #: Updates keep the row (and its rowid) in place; REPLACE would delete and re-insert it.
 _UPSERT = (
@@ -228,57 +231,47 @@ class EmbeddedTables(TableStore):
             av = {k: av[k] for k in only if k in av}
         return vals.item_from_av(av, trusted=True)
 
-    def _write(
-        self,
-        con: sqlite3.Connection,
-        t: _Table,
-        hk: bytes,
-        rk: bytes,
-        keys_av: dict[str, Any],
-        old_raw: bytes | None,
-        new_raw: bytes | None,
-        sink: tuple[list, list] | None = None,
-        log: Any = None,
-    ) -> None:
-        """Store (or delete, when ``new_raw`` is None) one item and append its stream record.
-        ``keys_av`` are the key attributes as attribute-value JSON; images are canonical JSON bytes (sorted keys,
-        sorted sets), so equal bytes mean an unchanged item, and a write that changes nothing
-        appends nothing. The images go into the record as pre-serialized fragments. With ``sink``
-        (upserts, deletes), the row changes are collected for one ``executemany`` each; ``log`` is
-        the transaction's change-log appender when the caller already has it."""
-        if new_raw == old_raw:
-            return
-        if sink is not None:
-            if new_raw is None:
-                sink[1].append((t.id, hk, rk))
-            else:
-                sink[0].append((t.id, hk, rk, new_raw))
-        elif new_raw is None:
-            con.execute("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", (t.id, hk, rk))
-        else:
-            con.execute(_UPSERT, (t.id, hk, rk, new_raw))
-        template = t.template
-        if template is None:
-            return
-        view = t.view
-        event = "INSERT" if old_raw is None else ("REMOVE" if new_raw is None else "MODIFY")
+    def _write(self, con: sqlite3.Connection, changes: Sequence[tuple], log: Any = None) -> None:
+        """Store or delete items and append their stream records, in the caller's transaction.
+
+        ``changes`` are ``(table, hk, rk, keys_av, old_raw, new_raw)``: ``keys_av`` the key
+        attributes as attribute-value JSON, the images canonical JSON bytes (sorted keys, sorted
+        sets) or None for an absent item. Equal images mean the item did not change, and such a
+        change writes nothing and appends no record. The images go into the record as they are.
+        ``log`` is the transaction's change-log appender when the caller already has it. Keys
+        must be distinct (the rows go in one ``executemany`` per statement)."""
+        upserts: list[tuple] = []
+        deletes: list[tuple] = []
         now = self._clock()
-        keys = orjson.dumps(keys_av)
-        # SizeBytes: the attribute-value JSON the record carries (keys and the images of its view).
-        size = len(keys)
-        new_img = old_img = None
-        if new_raw is not None and view in _NEW_VIEWS:
-            new_img = new_raw
-            size += len(new_raw)
-        if old_raw is not None and view in _OLD_VIEWS:
-            old_img = old_raw
-            size += len(old_raw)
-        (log or self._log.appender(con)).add_bytes(
-            t.source,
-            f"{hk.hex()}:{rk.hex()}",
-            now,
-            lambda seq: template.build(event, keys, new_img, old_img, seq, now, size),
-        )
+        add = None
+        for t, hk, rk, keys_av, old_raw, new_raw in changes:
+            if new_raw == old_raw:
+                continue
+            if new_raw is None:
+                deletes.append((t.id, hk, rk))
+            else:
+                upserts.append((t.id, hk, rk, new_raw))
+            template = t.template
+            if template is None:
+                continue
+            if add is None:
+                add = (log or self._log.appender(con)).add_bytes
+            event = "INSERT" if old_raw is None else ("REMOVE" if new_raw is None else "MODIFY")
+            keys = orjson.dumps(keys_av)
+            new_img = new_raw if t.new_images else None
+            old_img = old_raw if t.old_images else None
+            # SizeBytes: the attribute-value JSON the record carries (keys and the images of its view).
+            size = len(keys) + (len(new_img) if new_img else 0) + (len(old_img) if old_img else 0)
+            add(
+                t.source,
+                f"{hk.hex()}:{rk.hex()}",
+                now,
+                lambda seq, e=event, k=keys, n=new_img, o=old_img, z=size, b=template.build: b(e, k, n, o, seq, now, z),
+            )
+        if upserts:
+            con.executemany(_UPSERT, upserts)
+        if deletes:
+            con.executemany("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", deletes)
 
     def _condition(self, cond: Any, old: dict[str, Any] | None, want_item: bool) -> None:
         """Raise ConditionalCheckFailed when the compiled condition (if any) is false for ``old``."""
@@ -311,7 +304,7 @@ class EmbeddedTables(TableStore):
             whole = return_values == "ALL_OLD" or return_old_on_failure
             old = self._old_item(old_raw, cond is not None or whole, None if whole or cond is None else cond.attributes)
             self._condition(cond, old, return_old_on_failure)
-            self._write(con, t, hk, rk, keys_av, old_raw, new_raw)
+            self._write(con, [(t, hk, rk, keys_av, old_raw, new_raw)])
         return old if return_values == "ALL_OLD" else None
 
     def get_item(
@@ -367,7 +360,7 @@ class EmbeddedTables(TableStore):
             old = self._old_item(old_raw, cond is not None or whole, None if whole or cond is None else cond.attributes)
             self._condition(cond, old, return_old_on_failure)
             if old_raw is not None:
-                self._write(con, t, hk, rk, t.keys_av(key), old_raw, None)
+                self._write(con, [(t, hk, rk, t.keys_av(key), old_raw, None)])
         return old if return_values == "ALL_OLD" else None
 
     def update_item(
@@ -400,7 +393,7 @@ class EmbeddedTables(TableStore):
             base = dict(old) if old is not None else dict(key)
             new = upd.apply(base) if upd is not None else base
             new = vals.normalize_item(new)
-            self._write(con, t, hk, rk, t.keys_av(key), old_raw, _encode(new))
+            self._write(con, [(t, hk, rk, t.keys_av(key), old_raw, _encode(new))])
         if return_values == "ALL_OLD":
             return old
         if return_values == "ALL_NEW":
@@ -595,15 +588,13 @@ class EmbeddedTables(TableStore):
             if len(set(keys)) != len(keys):
                 raise ValidationError("Provided list of item keys contains duplicates")
             olds = self._olds(con, keys)
-            sink: tuple[list, list] = ([], [])
-            log = self._log.appender(con)
-            write = self._write
-            for (t, hk, rk, keys_av, raw), key in zip(keyed, keys, strict=True):
-                write(con, t, hk, rk, keys_av, olds.get(key), raw, sink, log)
-            # Keys are distinct, so the order of the two statements does not matter.
-            con.executemany(_UPSERT, sink[0])
-            if sink[1]:
-                con.executemany("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", sink[1])
+            self._write(
+                con,
+                [
+                    (t, hk, rk, keys_av, olds.get(key), raw)
+                    for (t, hk, rk, keys_av, raw), key in zip(keyed, keys, strict=True)
+                ],
+            )
 
     def transact_write(self, actions: Sequence[Mapping[str, Any]]) -> None:
         """TransactWriteItems: see :mod:`ripple.store.embedded.transactions`."""

@@ -120,7 +120,7 @@ def transact_write(tables: EmbeddedTables, actions: Sequence[Mapping[str, Any]])
                 reasons.append({"Code": "None"})
         if any(r["Code"] != "None" for r in reasons):
             raise TransactionCanceled(reasons)
-        log = tables._log.appender(con)
+        changes = []
         for (a, t, hk, rk, keys_av), key in zip(keyed, keys, strict=True):
             old_raw = olds.get(key)
             if a.kind == "check":
@@ -133,6 +133,5 @@ def transact_write(tables: EmbeddedTables, actions: Sequence[Mapping[str, Any]])
                 old = tables._old_item(old_raw, True)
                 base = dict(old) if old is not None else dict(a.body)
                 new_raw = _encode(vals.normalize_item(a.upd.apply(base)))
-            if old_raw is None and new_raw is None:
-                continue  # deleting an absent item changes nothing
-            tables._write(con, t, hk, rk, keys_av, old_raw, new_raw, None, log)
+            changes.append((t, hk, rk, keys_av, old_raw, new_raw))
+        tables._write(con, changes)
