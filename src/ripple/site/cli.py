@@ -8,6 +8,9 @@ import click
 
 from ripple.errors import RippleError
 
+#: Set by ``python -m ripple.site``, which leaves with os._exit once the command has returned.
+FAST_EXIT = False
+
 
 @click.group(name="site")
 def site() -> None:
@@ -45,7 +48,10 @@ def build(
     changed: tuple[str, ...],
 ) -> None:
     """Build the site in SRC into OUT (only what changed since the last build)."""
-    from ripple.site.build import build as run
+    from ripple.site.build import Builder
+
+    builder = Builder(src, out)
+    run = builder.build
 
     when = _parse_now(now)
     options = dict(
@@ -58,21 +64,31 @@ def build(
     )
     try:
         if quiet:
-            res = run(src, out, **options)
+            res = run(**options)
         else:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+            # No refresh thread: a build renders in two processes only when it is the sole thread.
             with Progress(
-                TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+                TextColumn("rendering"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                transient=True,
+                auto_refresh=False,
             ) as bar:
                 task = bar.add_task("render", total=None)
 
                 def tick(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total)
+                    bar.refresh()
 
-                res = run(src, out, progress=tick, **options)
+                res = run(progress=tick, **options)
     except RippleError as e:
         raise click.ClickException(str(e)) from None
+    finally:
+        if not FAST_EXIT:  # else the process ends right after: freeing a 10k-page model costs ~0.1 s
+            builder.close()
     if not quiet:
         kind = "full" if res.full else "incremental"
         click.echo(

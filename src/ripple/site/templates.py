@@ -4,6 +4,7 @@ recorded as dependencies (hits and misses alike, so adding a more specific layou
 from __future__ import annotations
 
 import html
+import os
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -16,19 +17,10 @@ import orjson
 from markupsafe import Markup
 
 from ripple.site.errors import BuildError
+from ripple.site.layouts import DEFAULTS_DIR, INTERNAL, internal_templates
 from ripple.site.tracking import MISSING_DIGEST, TRACKER, Key, Tracked, TrackedMap, wrap
 
-DEFAULTS_DIR = Path(__file__).parent / "_defaults"
-INTERNAL = "_internal/"
-
-
-def internal_templates() -> dict[str, Path]:
-    """Built-in templates (RSS, sitemap, robots, alias, shortcodes), named ``_internal/...``."""
-    out: dict[str, Path] = {}
-    for p in sorted(DEFAULTS_DIR.rglob("*")):
-        if p.is_file():
-            out[INTERNAL + p.relative_to(DEFAULTS_DIR).as_posix()] = p
-    return out
+__all__ = ["DEFAULTS_DIR", "INTERNAL", "Templates", "internal_templates"]
 
 
 class _Loader(jinja2.BaseLoader):
@@ -49,17 +41,38 @@ class _Loader(jinja2.BaseLoader):
 
 class _MemoryBytecodeCache(jinja2.BytecodeCache):
     """Compiled templates kept for the life of the process, keyed by name and source checksum, so
-    repeated builds (tests, a long-running watcher) skip Jinja's parse and compile."""
+    repeated builds (tests, a long-running watcher) skip Jinja's parse and compile; with ``folder``
+    also on disk (in the state folder), so a new process skips them too."""
 
     store: ClassVar[dict[str, bytes]] = {}
 
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self.store.get(bucket.key + bucket.checksum)
+        k = bucket.key + bucket.checksum
+        data = self.store.get(k)
+        if data is None and self.folder is not None:
+            try:
+                data = (self.folder / f"{k}.bc").read_bytes()
+            except OSError:
+                return
         if data is not None:
             bucket.bytecode_from_string(data)
+            if bucket.code is not None:
+                self.store[k] = data
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.store[bucket.key + bucket.checksum] = bucket.bytecode_to_string()
+        k = bucket.key + bucket.checksum
+        data = self.store[k] = bucket.bytecode_to_string()
+        if self.folder is not None:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                tmp = self.folder / f"{k}.{os.getpid()}.tmp"
+                tmp.write_bytes(data)
+                os.replace(tmp, self.folder / f"{k}.bc")
+            except OSError:
+                pass  # only a cache: the next process compiles again
 
 
 class TrackingEnvironment(jinja2.Environment):
@@ -90,7 +103,14 @@ class TrackingEnvironment(jinja2.Environment):
 class Templates:
     """The layouts of one build: lookup, rendering with error reporting, partials."""
 
-    def __init__(self, layouts: dict[str, Path], digests: dict[str, bytes], site_proxy: Any, config: Any) -> None:
+    def __init__(
+        self,
+        layouts: dict[str, Path],
+        digests: dict[str, bytes],
+        site_proxy: Any,
+        config: Any,
+        bytecode_folder: Path | None = None,
+    ) -> None:
         files = dict(internal_templates())
         display = {n: f"ripple/site/_defaults/{n[len(INTERNAL) :]}" for n in files}
         for name, path in layouts.items():
@@ -105,7 +125,7 @@ class Templates:
             cache_size=-1,
             keep_trailing_newline=True,
             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
-            bytecode_cache=_MemoryBytecodeCache(),
+            bytecode_cache=_MemoryBytecodeCache(bytecode_folder),
         )
         env.digests = digests
         self.env = env

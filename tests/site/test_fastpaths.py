@@ -1,0 +1,164 @@
+"""The cold-process shortcuts: two-process rendering, the page model snapshot, the no-op shortcut.
+Each must leave outputs (and, for rendering, the state's rows) exactly as the plain path does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import site_edits as E
+from site_helpers import NOW, oracle, synth, tree
+
+from ripple.site import build, parallel
+
+N = 60
+
+
+@pytest.fixture(scope="module")
+def site_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth().make(N, tmp_path_factory.mktemp("fast"), ("ripple",))["ripple"]
+
+
+def _rows(out: Path) -> dict[str, list[tuple]]:
+    db = sqlite3.connect(out / ".ripple" / "site.db")
+    try:
+        return {
+            t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+            for t in ("files", "parsed", "keys", "outputs", "content")
+        }
+    finally:
+        db.close()
+
+
+def _both(src: Path, tmp: Path, name: str, monkeypatch: pytest.MonkeyPatch, now=NOW) -> tuple[Path, Path]:
+    """Build into ``name-seq`` with one process and into ``name-par`` with two (threshold lowered)."""
+    seq, par = tmp / f"{name}-seq", tmp / f"{name}-par"
+    monkeypatch.setenv("RIPPLE_SITE_JOBS", "1")
+    a = build(src, seq, now=now)
+    monkeypatch.delenv("RIPPLE_SITE_JOBS")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    b = build(src, par, now=now)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 400)
+    assert (a.written, a.deleted, a.rendered, a.markdown_rendered) == (
+        b.written,
+        b.deleted,
+        b.rendered,
+        b.markdown_rendered,
+    )
+    return seq, par
+
+
+@pytest.mark.skipif(not parallel.available(), reason="needs fork, 2 CPUs and a single thread")
+def test_two_processes_render_what_one_does(site_src: Path, tmp_path: Path, monkeypatch) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(site_src, src)
+    seq, par = _both(src, tmp_path, "full", monkeypatch)
+    assert tree(seq) == tree(par)
+    assert _rows(seq) == _rows(par)  # same key ids, digests, dependency lists
+    # Incremental builds that re-render many outputs (a partial, a new post, the config) also fork.
+    for step, edit in enumerate(
+        [
+            lambda: E.edit_layout(src, "partials/sidebar.html", "par"),
+            lambda: E.add_post(src, "par-new", (NOW - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            lambda: E.edit_config_title(src, "Parallel Blog"),
+            lambda: E.edit_body_head(E.posts(src)[3], "par"),
+        ]
+    ):
+        edit()
+        seq2, par2 = _both(src, tmp_path, f"e{step}", monkeypatch)
+        assert tree(seq2) == tree(par2)
+        # And incrementally, from the previous state, in two processes: equal to a clean build.
+        monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+        build(src, par, now=NOW)
+        monkeypatch.setattr(parallel, "MIN_ITEMS", 400)
+        assert tree(par) == tree(seq2)
+
+
+def test_template_error_in_the_child_is_a_build_error(site_src: Path, tmp_path: Path, monkeypatch) -> None:
+    if not parallel.available():
+        pytest.skip("needs fork")
+    src = tmp_path / "src"
+    shutil.copytree(site_src, src)
+    # An error only on pages the child renders (every other one): the parent must report it.
+    (src / "layouts" / "_default" / "single.html").write_text(
+        "{% if page.title.endswith('1') or page.title.endswith('3') %}{{ page.nope() }}{% endif %}x"
+    )
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    from ripple.site import BuildError
+
+    with pytest.raises(BuildError) as e:
+        build(src, tmp_path / "out", now=NOW)
+    assert "layouts/_default/single.html" in str(e.value)
+    assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_snapshot_serves_a_new_process(site_src: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    build(src, out, now=NOW)
+    assert (out / ".ripple" / "model.pickle").exists()
+    edits = [
+        lambda: E.edit_body_tail(E.posts(src)[10], "snap"),
+        lambda: E.edit_data(src, key_read=True, value="Snap Author"),
+        lambda: E.edit_layout(src, "notes/single.html", "snap"),
+        lambda: E.retitle(E.posts(src)[12], "Snap title"),  # rebuilds the model
+        lambda: E.edit_body_head(E.posts(src)[12], "snap"),
+    ]
+    for edit in edits:
+        edit()
+        # A new process each time, as the CLI: the model comes from the snapshot when it applies.
+        subprocess.run(
+            [sys.executable, "-m", "ripple.site", "build", str(src), str(out), "--quiet", "--now", NOW.isoformat()],
+            check=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        oracle(src, out, tmp_path)
+
+
+def test_stale_snapshot_is_ignored(site_src: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    build(src, out, now=NOW)
+    snap = out / ".ripple" / "model.pickle"
+    old = snap.read_bytes()
+    E.add_post(src, "snap-new", (NOW - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    build(src, out, now=NOW)
+    snap.write_bytes(old)  # a snapshot the state no longer names
+    E.edit_body_tail(E.posts(src)[5], "stale")
+    build(src, out, now=NOW)
+    oracle(src, out, tmp_path)
+    snap.write_bytes(b"garbage")
+    E.edit_body_tail(E.posts(src)[6], "stale")
+    build(src, out, now=NOW)
+    oracle(src, out, tmp_path)
+
+
+def test_noop_shortcut_respects_time(site_src: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    first = build(src, out, now=NOW)
+    assert first.next_change is not None  # the synthetic site has future posts
+    again = build(src, out, now=NOW)
+    assert again.written == [] and again.rendered == 0 and again.outputs == first.outputs
+    assert again.next_change == first.next_change
+    # Earlier than the last build: a page published in between must disappear, not be kept.
+    back = build(src, out, now=NOW - timedelta(days=30))
+    oracle(src, out, tmp_path, NOW - timedelta(days=30))
+    assert back.written or back.deleted
+    # Past the next scheduled change: the future post appears.
+    later = first.next_change + timedelta(seconds=1)
+    res = build(src, out, now=later)
+    assert res.written
+    oracle(src, out, tmp_path, later)
+    # Options are inputs too.
+    res = build(src, out, now=later, build_drafts=True)
+    assert res.written
+    oracle_drafts = tmp_path / "drafts"
+    build(src, oracle_drafts, now=later, build_drafts=True)
+    assert tree(out) == tree(oracle_drafts)
