@@ -158,6 +158,7 @@ class Pool:
         self._idle: dict[str, list[Sandbox]] = {}
         self._live: set[Sandbox] = set()
         self._retiring: set[Sandbox] = set()  # busy sandboxes to kill when their invocation ends
+        self._running = 0  # invocations holding a slot (changed under _cv; read as a hint without it)
         self._names = itertools.count(1)
         self._cv = threading.Condition()
         self._closed = threading.Event()
@@ -369,6 +370,7 @@ class Pool:
                 if free:
                     sb = self._checkout(fn)
                     self._busy[fn.name] = self._busy.get(fn.name, 0) + 1
+                    self._running += 1
                     if reserved is None:
                         self._unreserved_busy += 1
                     return sb
@@ -405,6 +407,7 @@ class Pool:
 
     def _free_slot(self, fn: Function) -> None:
         self._busy[fn.name] -= 1
+        self._running -= 1
         if fn.settings.concurrency is None:
             self._unreserved_busy -= 1
         self._cv.notify_all()
@@ -456,7 +459,8 @@ class Pool:
                     "client_context": client_context,
                     "max_response": SYNC_PAYLOAD_LIMIT,
                 }
-                outcome = sb.invoke(request, body, capture)
+                # A lone invocation may busy-poll briefly for its answer (see sandbox.SPIN_S).
+                outcome = sb.invoke(request, body, capture, spin=self._running == 1)
         except BaseException:
             with self._cv:
                 self._live.discard(sb)
