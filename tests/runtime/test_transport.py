@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -24,8 +25,12 @@ def pair() -> Iterator[tuple[Channel, socket.socket]]:
     theirs.close()
 
 
+#: Rows are stamped now: the writer drops rows older than its retention (a week by default).
+NOW = time.time()
+
+
 def _record(rid: str, function: str = "f") -> InvocationRecord:
-    return InvocationRecord(rid, function, "invoke", "RequestResponse", 1.0, 0.5, 1, None, 128, 20, "ok")
+    return InvocationRecord(rid, function, "invoke", "RequestResponse", NOW, 0.5, 1, None, 128, 20, "ok")
 
 
 # --- frames ----------------------------------------------------------------------------------------
@@ -100,9 +105,9 @@ def test_flush_makes_everything_queued_visible_to_another_reader(tmp_path: Path)
     try:
         for i in range(200):
             rid = f"r{i:03d}"
-            w.log_rows([("f", rid, 1.0, f"START {rid}")])
+            w.log_rows([("f", rid, NOW, f"START {rid}")])
             w.record(_record(rid))
-            w.log("f", rid, [(1.0, f"END {rid}"), (1.0, f"REPORT {rid}")])
+            w.log("f", rid, [(NOW, f"END {rid}"), (NOW, f"REPORT {rid}")])
         assert w.flush()
         reader = SqliteRecordStore(tmp_path / "runtime.sqlite3")  # as `ripple logs` opens it
         try:
@@ -122,7 +127,7 @@ def test_close_stores_what_is_still_queued(tmp_path: Path) -> None:
     w = RecordWriter(store)
     for i in range(50):
         w.record(_record(f"r{i}"))
-        w.log_rows([("f", f"r{i}", 1.0, "line")])
+        w.log_rows([("f", f"r{i}", NOW, "line")])
     w.close()
     w.close()  # idempotent
     try:
@@ -145,6 +150,9 @@ class _Failing(RecordStore):
 
     def logs(self, function=None, *, after_id=0, since=None, limit=1000):  # type: ignore[no-untyped-def]
         return []
+
+    def trim(self, before: float) -> int:
+        return 0
 
     def close(self) -> None:
         pass
@@ -170,7 +178,7 @@ def test_producers_wait_for_a_writer_that_falls_behind(monkeypatch: pytest.Monke
     w = RecordWriter(store)
     try:
         for i in range(11):
-            w.log_rows([("f", "r", 1.0, f"line {i}")])
+            w.log_rows([("f", "r", NOW, f"line {i}")])
         # The 11th row went over the bound: the producer waited until the rows were stored.
         assert len(store.logs()) == 11
     finally:
@@ -203,3 +211,31 @@ def test_a_closed_pool_has_stored_every_record_and_line(pool: Pool) -> None:
     assert all(r.status == "ok" and r.billed_duration_ms >= 1 for r in records)
     ends = [line.request_id for line in lines if line.message.startswith("END ")]
     assert ends == [r.request_id for r in results]  # logs keep the order invocations ran in
+
+
+def test_records_and_lines_older_than_the_retention_are_dropped(tmp_path: Path) -> None:
+    store = SqliteRecordStore(tmp_path / "runtime.sqlite3")
+    old = NOW - 8 * 24 * 3600
+    store.add(
+        [InvocationRecord("old", "f", "invoke", "RequestResponse", old, 1.0, 1, None, 128, 20, "ok")],
+        [("f", "old", old, "START old"), ("f", "old", old + 1, "END old")],
+    )
+    w = RecordWriter(store)  # the default retention: a week
+    try:
+        w.record(_record("new"))
+        w.log_rows([("f", "new", NOW, "START new")])
+        assert w.flush()
+        assert [r.request_id for r in store.invocations(limit=10)] == ["new"]
+        assert [line.message for line in store.logs()] == ["START new"]
+    finally:
+        w.close()
+    keep_all = RecordWriter(store, retention_s=None)
+    try:
+        store.add([], [("f", "older", old, "kept")])
+        keep_all.record(_record("again"))
+        assert keep_all.flush()
+        assert [line.message for line in store.logs()] == ["START new", "kept"]
+        assert store.trim(NOW + 1) == 4 and store.logs() == [] and store.invocations() == []
+    finally:
+        keep_all.close()
+        store.close()

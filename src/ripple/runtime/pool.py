@@ -50,7 +50,7 @@ from ripple.runtime.limits import Limiter
 from ripple.runtime.records import InvocationRecord, RecordStore, SqliteRecordStore
 from ripple.runtime.sandbox import Outcome, Sandbox, Spare
 from ripple.runtime.spawner import Template
-from ripple.runtime.writer import RecordWriter
+from ripple.runtime.writer import DEFAULT_RETENTION_S, RecordWriter
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 LOG_TYPES = ("None", "Tail")
@@ -114,6 +114,7 @@ class Pool:
         fork: bool = True,
         use_cgroups: bool = True,
         log_limit_bytes: int = logs.DEFAULT_LIMIT_BYTES,
+        record_retention_s: float | None = DEFAULT_RETENTION_S,
         spare: bool = True,
     ) -> None:
         """Create a pool; sandboxes start on first use.
@@ -127,6 +128,8 @@ class Pool:
             fork: cold starts fork from the template (True) or exec a fresh interpreter (False).
             use_cgroups: use cgroups where the machine allows (False: sampling only, for tests).
             log_limit_bytes: output kept per invocation; the rest is counted and dropped.
+            record_retention_s: invocation records and log lines older than this many seconds are
+                dropped (default 7 days; None keeps them all).
             spare: keep one started, confined worker ready for the next cold start (fork mode only).
 
         Raises:
@@ -144,7 +147,7 @@ class Pool:
             raise ValidationError(f"reserved concurrency {reserved} exceeds max_concurrency={max_concurrency}")
         self.state = config.state_path(state)
         self._own_store = store is None
-        self._writer = RecordWriter(store or SqliteRecordStore.in_state(self.state))
+        self._writer = RecordWriter(store or SqliteRecordStore.in_state(self.state), retention_s=record_retention_s)
         self._work_dir = self.state / "sandboxes"
         self._template = Template()
         self._limiter = Limiter(use_cgroups=use_cgroups)

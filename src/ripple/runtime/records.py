@@ -83,6 +83,11 @@ class RecordStore(abc.ABC):
         """Log lines with ``id > after_id`` (and ``timestamp >= since``), oldest first."""
 
     @abc.abstractmethod
+    def trim(self, before: float) -> int:
+        """Drop the records of invocations that started, and the log lines written, before
+        ``before`` (epoch seconds). Returns how many rows went."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Release the store; idempotent."""
 
@@ -177,6 +182,24 @@ class SqliteRecordStore(RecordStore):
         with self._lock:
             rows = self._db.execute(sql, [*args, limit]).fetchall()
         return [LogLine(*row) for row in rows]
+
+    def trim(self, before: float) -> int:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                gone = self._db.execute("DELETE FROM invocations WHERE start < ?", (before,)).rowcount
+                # Lines are written in time order: the first one kept bounds the ids to drop, and
+                # finding it reads only the lines that go (there is no index on the timestamp).
+                (first,) = self._db.execute("SELECT MIN(id) FROM logs WHERE timestamp >= ?", (before,)).fetchone()
+                if first is None:
+                    gone += self._db.execute("DELETE FROM logs").rowcount
+                else:
+                    gone += self._db.execute("DELETE FROM logs WHERE id < ?", (first,)).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return gone
 
     def close(self) -> None:
         with self._lock:

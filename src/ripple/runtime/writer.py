@@ -37,6 +37,10 @@ BATCH_WINDOW_S = 0.005
 NICE_INCREMENT = 10
 #: Queued rows beyond which producers wait for the writer to catch up.
 MAX_BACKLOG = 50_000
+#: How long invocation records and log lines are kept by default (seconds).
+DEFAULT_RETENTION_S = 7 * 24 * 3600.0
+#: How often the writer drops what is older than the retention (seconds).
+TRIM_EVERY_S = 60.0
 
 #: A log row: ``(function, request_id, epoch seconds, text)``.
 LogRow = tuple[str, str, float, str]
@@ -49,8 +53,12 @@ class RecordWriter:
     that costs well under a microsecond, where a queue handoff per item would wake the thread each time.
     """
 
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(self, store: RecordStore, *, retention_s: float | None = DEFAULT_RETENTION_S) -> None:
+        """``retention_s``: records and log lines older than this many seconds are dropped (checked
+        with the first batch and then every :data:`TRIM_EVERY_S`); None keeps everything."""
         self.store = store
+        self._retention = retention_s
+        self._trimmed = float("-inf")  # monotonic time of the last trim
         self._records: list[InvocationRecord] = []
         self._logs: list[LogRow] = []
         self._flushes: list[threading.Event] = []
@@ -108,6 +116,8 @@ class RecordWriter:
             logs, self._logs = self._logs, []
             if records or logs:
                 self._store(records, logs)
+            if self._retention is not None and time.monotonic() - self._trimmed >= TRIM_EVERY_S:
+                self._trim()
             for event in flushes:
                 event.set()
             if self._stopping and not (self._records or self._logs or self._flushes):
@@ -119,6 +129,13 @@ class RecordWriter:
         except Exception as exc:
             # Losing a batch of logs must not stop the platform; say so where an operator looks.
             print(f"ripple: could not store {len(records)} records, {len(logs)} log lines: {exc}", file=sys.stderr)
+
+    def _trim(self) -> None:
+        self._trimmed = time.monotonic()
+        try:
+            self.store.trim(time.time() - self._retention)  # type: ignore[operator]
+        except Exception as exc:
+            print(f"ripple: could not drop old invocation records: {exc}", file=sys.stderr)
 
 
 def _lower_priority() -> None:
