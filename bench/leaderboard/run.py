@@ -80,7 +80,21 @@ def cpu_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, 
 # -- the two systems -------------------------------------------------------------------------------
 
 
-class RippleSystem:
+class _Consumer:
+    """A system whose roll-up runs in the process group of ``proc`` (paused to build a backlog)."""
+
+    proc: subprocess.Popen | None
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        signal_group(self.proc, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        signal_group(self.proc, signal.SIGCONT)
+
+
+class RippleSystem(_Consumer):
     name = "ripple"
 
     def __init__(self, app: Path, run_dir: Path, parallel: int):
@@ -112,14 +126,6 @@ class RippleSystem:
     def consumer_pids(self) -> list[int]:
         assert self.proc is not None
         return descendants(self.proc.pid)
-
-    def pause(self) -> None:
-        assert self.proc is not None
-        signal_group(self.proc, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.proc is not None
-        signal_group(self.proc, signal.SIGCONT)
 
     def lag(self) -> int:
         if self._trigger is None:
@@ -239,7 +245,7 @@ def _board_reader() -> Any:
     return read_board
 
 
-class RedisSystem:
+class RedisSystem(_Consumer):
     name = "redis"
 
     def __init__(self, url: str, run_dir: Path):
@@ -267,14 +273,6 @@ class RedisSystem:
         assert self.proc is not None
         rp = redis_pid()
         return [self.proc.pid, *([rp] if rp else [])]
-
-    def pause(self) -> None:
-        assert self.proc is not None
-        signal_group(self.proc, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.proc is not None
-        signal_group(self.proc, signal.SIGCONT)
 
     def lag(self) -> int:
         for g in self.r.xinfo_groups("lb:games"):

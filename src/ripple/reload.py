@@ -83,15 +83,20 @@ def imports(root: Path, path: Path) -> set[Path]:
     return out
 
 
-def code_of(fn: Function) -> set[Path]:
-    """The files of ``fn``'s code: its handler's module and what that imports under its root."""
+def code_of(fn: Function, parsed: dict[Path, set[Path]] | None = None) -> set[Path]:
+    """The files of ``fn``'s code: its handler's module and what that imports under its root.
+    ``parsed`` memoizes each file's direct imports across calls (functions share modules)."""
     root = fn.root.resolve()
     start = _module_file(root, fn.handler.rpartition(".")[0])
     if start is None:
         return set()
+    parsed = {} if parsed is None else parsed
     seen, todo = {start}, [start]
     while todo:
-        for found in imports(root, todo.pop()) - seen:
+        path = todo.pop()
+        if path not in parsed:
+            parsed[path] = imports(root, path)
+        for found in parsed[path] - seen:
             seen.add(found)
             todo.append(found)
     return seen
@@ -103,4 +108,5 @@ def affected(old: App, new: App, changed: Iterable[Path]) -> set[str] | None:
     if declarations(old) != declarations(new):
         return None
     paths = {Path(p).resolve() for p in changed}
-    return {name for name, fn in new.functions.items() if code_of(fn) & paths}
+    parsed: dict[Path, set[Path]] = {}
+    return {name for name, fn in new.functions.items() if code_of(fn, parsed) & paths}

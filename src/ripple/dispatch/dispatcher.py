@@ -177,15 +177,18 @@ class Dispatcher:
         seen = self._log.latest()
         work = timer = INF
         tasks: list[Callable[[], float]] = []
+        newest: dict[str, int] = {}  # per source, read once per step
         for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
             if t.polled:
                 # Lanes with nothing to do are not stepped: at an idle system a write to one source
                 # then costs one task, run inline, instead of a thread hand-off per lane.
-                newest = self._log.latest([t.log_source])
+                src = t.log_source
+                if src not in newest:
+                    newest[src] = self._log.latest([src])
                 tasks += [
                     functools.partial(self._poll_lane, t, lane, runner, now)
                     for lane, runner in self._lanes_of(t)
-                    if not runner.idle(newest)
+                    if not runner.idle(newest[src])
                 ]
             elif t.kind == "schedule":
                 timer = min(timer, self._tick(t, now))

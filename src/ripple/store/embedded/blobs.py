@@ -57,12 +57,10 @@ class BlobFolder:
 
         Raises ValidationError for other types. Large bodies are spooled to a temporary file.
         """
-        if type(body) is bytes and len(body) <= INLINE_MAX:  # the common case, without a copy
-            return Ingested(hashlib.sha256(body).hexdigest(), hashlib.md5(body).hexdigest(), len(body), body, None)
         if isinstance(body, str):
             body = body.encode("utf-8")
         if isinstance(body, bytes | bytearray | memoryview):
-            data = bytes(body)
+            data = body if type(body) is bytes else bytes(body)  # bytes are immutable: no copy
             if len(data) <= INLINE_MAX:
                 return Ingested(hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data), data, None)
             return self._spool(iter((data,)))

@@ -557,16 +557,14 @@ class EmbeddedTables(TableStore):
         prepared = []
         for table, ops in requests.items():
             for op in ops:
-                if type(op) is dict and len(op) == 1 and "put" in op:
-                    body = op["put"]
-                    av = vals.item_to_av_checked(body)
-                    prepared.append((table, body, av, _encode_av(av, body)))
-                    continue
-                if not isinstance(op, Mapping) or len(op) != 1 or next(iter(op)) not in ("put", "delete"):
+                if type(op) is dict and len(op) == 1 and "put" in op:  # the common request, checked at once
+                    kind, body = "put", op["put"]
+                elif not isinstance(op, Mapping) or len(op) != 1 or next(iter(op)) not in ("put", "delete"):
                     raise ValidationError(
                         f"each batch_write request must be {{'put': item}} or {{'delete': key}}, not {op!r}"
                     )
-                kind, body = next(iter(op.items()))
+                else:
+                    kind, body = next(iter(op.items()))
                 if kind == "put":
                     av = vals.item_to_av_checked(body)
                     prepared.append((table, body, av, _encode_av(av, body)))
