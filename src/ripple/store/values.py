@@ -595,7 +595,10 @@ def check_key_value(name: str, value: Any, type: str, *, range_key: bool = False
                 "One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
                 f"contain an empty string value. Key: {name}"
             )
-        size = len(value.encode("utf-8"))
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ValidationError(f"{_INVALID}key {name} is not valid UTF-8 (it holds a lone surrogate)") from None
     elif type == "B":
         if not value:
             raise ValidationError(

@@ -51,11 +51,12 @@ class Appender:
         self._rows.append((seq, source, partition, ts, orjson.dumps(build(seq)), self._hops))
         return seq
 
-    def add_bytes(self, source: str, partition: str, ts: float, build: Callable[[int], bytes]) -> int:
-        """As :meth:`add`, for a builder that returns the record's JSON bytes itself."""
+    def append(self, source: str, partition: str, ts: float, record: bytes) -> int:
+        """Append ``record`` (JSON bytes, built for position :attr:`next`) at that position and
+        return it: the hot write paths' form of :meth:`add`, without a builder callback."""
         seq = self.next
         self.next = seq + 1
-        self._rows.append((seq, source, partition, ts, build(seq), self._hops))
+        self._rows.append((seq, source, partition, ts, record, self._hops))
         return seq
 
     def flush(self) -> None:

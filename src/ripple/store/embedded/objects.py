@@ -262,8 +262,7 @@ class EmbeddedObjects(ObjectStore):
         rows = []
         for key, ing in zip(keys, ingested, strict=True):
             rows.append((bucket, key, self._blobs.attach(con, ing), ing.size, ing.md5, ctype, None, now))
-            size, md5 = ing.size, ing.md5
-            log.add_bytes(source, key, now, lambda seq, k=key, n=size, e=md5: template.build(k, seq, n, e))
+            log.append(source, key, now, template.build(key, log.next, ing.size, ing.md5))
         con.executemany(
             "INSERT OR REPLACE INTO objects(bucket, key, blob, size, etag, content_type, metadata, modified) "
             "VALUES(?,?,?,?,?,?,?,?)",

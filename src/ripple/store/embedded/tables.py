@@ -15,6 +15,7 @@ import orjson
 
 from ripple.errors import ConditionalCheckFailed, Conflict, NotFound, ValidationError
 from ripple.events import dynamodb as ddb_events
+from ripple.store import codec
 from ripple.store import expressions as ex
 from ripple.store import values as vals
 from ripple.store.base import Page, TableSpec, TableStore
@@ -92,21 +93,31 @@ class _Table:
         vals.check_key_value(name, item[name], kind, range_key=name == self.range_key)
         return vals.encode_key(item[name], kind)
 
-    def encode_put(self, item: Mapping[str, Any], av: dict[str, Any]) -> tuple[bytes, bytes, dict[str, Any]]:
-        """The stored key of a put and the record's ``Keys`` (attribute-value JSON). ``item`` is the
-        caller's item, already validated into ``av`` by ``item_to_av_checked``. Raises
-        ValidationError (missing key, wrong type, empty or oversized key value)."""
+    def put_keys(self, item: Mapping[str, Any]) -> tuple[bytes, bytes, bytes]:
+        """The stored key of a put and its record's ``Keys`` (attribute-value JSON bytes). ``item``
+        is the caller's item, already validated by ``codec.encode_item``. Raises ValidationError
+        (missing key, wrong type, empty or oversized key value)."""
+        hk = _fast_key(item.get(self.hash_key), self.hash_type, 512)
+        rk = _fast_key(item.get(self.range_key), self.range_type, 256) if self.range_key else b""
+        if hk is not None and rk is not None:
+            keys = codec.encode_keys(item, self.key_names)
+            if keys is not None:
+                return hk, rk, keys
+        # Anything but plain str or int keys, or no compiled codec: the checked path, which names errors.
+        av = vals.item_to_av_checked(item)
         try:
             keys_av = {k: av[k] for k in self.key_names}
         except KeyError as e:
             raise ValidationError(
                 f"One or more parameter values were invalid: Missing the key {e.args[0]} in the item"
             ) from None
-        hk = _fast_key(item.get(self.hash_key), self.hash_type, 512)
-        rk = _fast_key(item.get(self.range_key), self.range_type, 256) if self.range_key else b""
-        if hk is None or rk is None:  # anything but a plain str or int key: the checked path
+        if hk is None or rk is None:
             hk, rk = self.encode(self.keys_from_av(av), exact=False)
-        return hk, rk, keys_av
+        return hk, rk, orjson.dumps(keys_av)
+
+    def keys_json(self, keys: Mapping[str, Any]) -> bytes:
+        """The record's ``Keys`` of a normalized key (or item) as attribute-value JSON bytes."""
+        return orjson.dumps(self.keys_av(keys))
 
     def keys_av(self, keys: Mapping[str, Any]) -> dict[str, Any]:
         """The record's ``Keys``: the key attributes (normalized Python form) as attribute-value JSON."""
@@ -133,11 +144,6 @@ def _fast_key(value: Any, kind: str, max_chars: int) -> bytes | None:
 
 _NEW_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 _OLD_VIEWS = ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
-
-#: Updates keep the row (and its rowid) in place; REPLACE would delete and re-insert it.
-_UPSERT = (
-    "INSERT INTO items(tid, hk, rk, item) VALUES(?,?,?,?) ON CONFLICT(tid, hk, rk) DO UPDATE SET item=excluded.item"
-)
 
 
 def _expr_args(names: Mapping[str, str] | None, values: Mapping[str, Any] | None) -> tuple[dict | None, dict | None]:
@@ -234,42 +240,47 @@ class EmbeddedTables(TableStore):
     def _write(self, con: sqlite3.Connection, changes: Sequence[tuple], log: Any = None) -> None:
         """Store or delete items and append their stream records, in the caller's transaction.
 
-        ``changes`` are ``(table, hk, rk, keys_av, old_raw, new_raw)``: ``keys_av`` the key
-        attributes as attribute-value JSON, the images canonical JSON bytes (sorted keys, sorted
-        sets) or None for an absent item. Equal images mean the item did not change, and such a
-        change writes nothing and appends no record. The images go into the record as they are.
-        ``log`` is the transaction's change-log appender when the caller already has it. Keys
-        must be distinct (the rows go in one ``executemany`` per statement)."""
-        upserts: list[tuple] = []
+        ``changes`` are ``(table, hk, rk, keys, old_raw, new_raw)``: ``keys`` the key attributes as
+        attribute-value JSON bytes, the images canonical JSON bytes (sorted keys, sorted sets) or
+        None for an absent item, ``old_raw`` exactly what the transaction read. Equal images mean
+        the item did not change, and such a change writes nothing and appends no record. The images
+        go into the record as they are. ``log`` is the transaction's change-log appender when the
+        caller already has it. Keys must be distinct (the rows go in one ``executemany`` per
+        statement)."""
+        inserts: list[tuple] = []
+        updates: list[tuple] = []
         deletes: list[tuple] = []
         now = self._clock()
-        add = None
-        for t, hk, rk, keys_av, old_raw, new_raw in changes:
+        appender = None
+        for t, hk, rk, keys, old_raw, new_raw in changes:
             if new_raw == old_raw:
                 continue
+            # old_raw is what this transaction read under the write lock, so it says which
+            # statement applies (a plain INSERT costs less than an upsert's conflict check).
             if new_raw is None:
                 deletes.append((t.id, hk, rk))
+                event = "REMOVE"
+            elif old_raw is None:
+                inserts.append((t.id, hk, rk, new_raw))
+                event = "INSERT"
             else:
-                upserts.append((t.id, hk, rk, new_raw))
+                updates.append((new_raw, t.id, hk, rk))
+                event = "MODIFY"
             template = t.template
             if template is None:
                 continue
-            if add is None:
-                add = (log or self._log.appender(con)).add_bytes
-            event = "INSERT" if old_raw is None else ("REMOVE" if new_raw is None else "MODIFY")
-            keys = orjson.dumps(keys_av)
+            if appender is None:
+                appender = log or self._log.appender(con)
             new_img = new_raw if t.new_images else None
             old_img = old_raw if t.old_images else None
             # SizeBytes: the attribute-value JSON the record carries (keys and the images of its view).
             size = len(keys) + (len(new_img) if new_img else 0) + (len(old_img) if old_img else 0)
-            add(
-                t.source,
-                f"{hk.hex()}:{rk.hex()}",
-                now,
-                lambda seq, e=event, k=keys, n=new_img, o=old_img, z=size, b=template.build: b(e, k, n, o, seq, now, z),
-            )
-        if upserts:
-            con.executemany(_UPSERT, upserts)
+            record = template.build(event, keys, new_img, old_img, appender.next, now, size)
+            appender.append(t.source, f"{hk.hex()}:{rk.hex()}", now, record)
+        if inserts:
+            con.executemany("INSERT INTO items(tid, hk, rk, item) VALUES(?,?,?,?)", inserts)
+        if updates:
+            con.executemany("UPDATE items SET item=? WHERE tid=? AND hk=? AND rk=?", updates)
         if deletes:
             con.executemany("DELETE FROM items WHERE tid=? AND hk=? AND rk=?", deletes)
 
@@ -292,19 +303,18 @@ class EmbeddedTables(TableStore):
         """PutItem. Returns the old item when ``return_values="ALL_OLD"``. Raises
         ConditionalCheckFailed (nothing written), ValidationError, ItemTooLarge, NotFound."""
         _check_return("put", return_values)
-        av = vals.item_to_av_checked(item)
-        new_raw = _encode_av(av, item)
+        new_raw = codec.encode_item(item)
         names_, values_ = _expr_args(names, values)
         cond = ex.compile_condition(condition, names_, values_) if condition is not None else None
         ex.check_unused(names_, values_, *([cond] if cond else []))
         with self._db.write() as con:
             t = self._load(con, table)
-            hk, rk, keys_av = t.encode_put(item, av)
+            hk, rk, keys = t.put_keys(item)
             old_raw = self._old(con, t, hk, rk)
             whole = return_values == "ALL_OLD" or return_old_on_failure
             old = self._old_item(old_raw, cond is not None or whole, None if whole or cond is None else cond.attributes)
             self._condition(cond, old, return_old_on_failure)
-            self._write(con, [(t, hk, rk, keys_av, old_raw, new_raw)])
+            self._write(con, [(t, hk, rk, keys, old_raw, new_raw)])
         return old if return_values == "ALL_OLD" else None
 
     def get_item(
@@ -360,7 +370,7 @@ class EmbeddedTables(TableStore):
             old = self._old_item(old_raw, cond is not None or whole, None if whole or cond is None else cond.attributes)
             self._condition(cond, old, return_old_on_failure)
             if old_raw is not None:
-                self._write(con, [(t, hk, rk, t.keys_av(key), old_raw, None)])
+                self._write(con, [(t, hk, rk, t.keys_json(key), old_raw, None)])
         return old if return_values == "ALL_OLD" else None
 
     def update_item(
@@ -393,7 +403,7 @@ class EmbeddedTables(TableStore):
             base = dict(old) if old is not None else dict(key)
             new = upd.apply(base) if upd is not None else base
             new = vals.normalize_item(new)
-            self._write(con, [(t, hk, rk, t.keys_av(key), old_raw, _encode(new))])
+            self._write(con, [(t, hk, rk, t.keys_json(key), old_raw, _encode(new))])
         if return_values == "ALL_OLD":
             return old
         if return_values == "ALL_NEW":
@@ -566,22 +576,21 @@ class EmbeddedTables(TableStore):
                 else:
                     kind, body = next(iter(op.items()))
                 if kind == "put":
-                    av = vals.item_to_av_checked(body)
-                    prepared.append((table, body, av, _encode_av(av, body)))
+                    prepared.append((table, body, codec.encode_item(body)))
                 else:
-                    prepared.append((table, vals.normalize_item(body), None, None))
+                    prepared.append((table, vals.normalize_item(body), None))
         with self._db.write() as con:
             loaded = {table: self._load(con, table) for table in requests}
-            keyed: list[tuple[_Table, bytes, bytes, dict[str, Any], bytes | None]] = []
+            keyed: list[tuple[_Table, bytes, bytes, bytes, bytes | None]] = []
             keys: list[tuple[int, bytes, bytes]] = []
-            for table, body, av, raw in prepared:
+            for table, body, raw in prepared:
                 t = loaded[table]
                 if raw is not None:
-                    hk, rk, keys_av = t.encode_put(body, av)
+                    hk, rk, record_keys = t.put_keys(body)
                 else:
                     hk, rk = t.encode(body, exact=True)
-                    keys_av = t.keys_av(body)
-                keyed.append((t, hk, rk, keys_av, raw))
+                    record_keys = t.keys_json(body)
+                keyed.append((t, hk, rk, record_keys, raw))
                 keys.append((t.id, hk, rk))
             if len(set(keys)) != len(keys):
                 raise ValidationError("Provided list of item keys contains duplicates")
@@ -589,8 +598,8 @@ class EmbeddedTables(TableStore):
             self._write(
                 con,
                 [
-                    (t, hk, rk, keys_av, olds.get(key), raw)
-                    for (t, hk, rk, keys_av, raw), key in zip(keyed, keys, strict=True)
+                    (t, hk, rk, record_keys, olds.get(key), raw)
+                    for (t, hk, rk, record_keys, raw), key in zip(keyed, keys, strict=True)
                 ],
             )
 
@@ -622,17 +631,10 @@ class EmbeddedTables(TableStore):
 
 
 def _encode(item: dict[str, Any]) -> bytes:
-    """A normalized item as canonical attribute-value JSON; see :func:`_encode_av`."""
-    return _encode_av(vals.item_to_av(item, normalized=True), item)
-
-
-def _encode_av(av: dict[str, Any], item: Mapping[str, Any]) -> bytes:
-    """Canonical attribute-value JSON (sorted keys; the codec sorts sets), so equal items give equal
-    bytes. Raises ItemTooLarge over 400 KB: the JSON is never shorter than DynamoDB's size of the
-    item, so the exact size is computed only when the JSON is long."""
-    raw = orjson.dumps(av, option=orjson.OPT_SORT_KEYS)
+    """A normalized item (an update's result) as canonical attribute-value JSON; see :mod:`ripple.store.codec`."""
+    raw = codec.dumps_av(vals.item_to_av(item, normalized=True))
     if len(raw) > vals.MAX_ITEM_SIZE:
-        vals.check_item_size(vals.normalize_item(item))
+        vals.check_item_size(item)
     return raw
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ripple.errors import TransactionCanceled, ValidationError
+from ripple.store import codec
 from ripple.store import expressions as ex
 from ripple.store import values as vals
 
@@ -34,13 +35,10 @@ class _Action:
     cond: Any
     upd: Any
     want_old: bool
-    av: dict[str, Any] | None = None  # a put's item as attribute-value JSON
-    raw: bytes | None = None  # a put's canonical JSON
+    raw: bytes | None = None  # a put's canonical attribute-value JSON
 
 
 def _parse(index: int, action: Any) -> _Action:
-    from ripple.store.embedded.tables import _encode_av
-
     where = f"transact_write action {index}"
     if not isinstance(action, Mapping) or len(action) != 1 or next(iter(action)) not in _KINDS:
         raise ValidationError(f"{where} must be one of {{'put'|'update'|'delete'|'check': {{...}}}}, not {action!r}")
@@ -68,8 +66,7 @@ def _parse(index: int, action: Any) -> _Action:
     want_old = bool(spec.get("return_old_on_failure"))
     if kind == "put":
         # One validating pass to attribute-value JSON, as put_item does.
-        av = vals.item_to_av_checked(spec[field])
-        return _Action(kind, spec["table"], spec[field], cond, upd, want_old, av=av, raw=_encode_av(av, spec[field]))
+        return _Action(kind, spec["table"], spec[field], cond, upd, want_old, raw=codec.encode_item(spec[field]))
     return _Action(kind, spec["table"], vals.normalize_item(spec[field]), cond, upd, want_old)
 
 
@@ -93,14 +90,14 @@ def transact_write(tables: EmbeddedTables, actions: Sequence[Mapping[str, Any]])
         keyed = []
         for a in parsed:
             t = loaded.get(a.table) or loaded.setdefault(a.table, tables._load(con, a.table))
-            if a.av is not None:
-                hk, rk, keys_av = t.encode_put(a.body, a.av)
+            if a.kind == "put":
+                hk, rk, record_keys = t.put_keys(a.body)
             else:
                 hk, rk = t.encode(a.body, exact=True)
-                keys_av = t.keys_av(a.body)
+                record_keys = t.keys_json(a.body)
             if a.upd is not None:
                 a.upd.check_keys(t.key_names)
-            keyed.append((a, t, hk, rk, keys_av))
+            keyed.append((a, t, hk, rk, record_keys))
         keys = [(t.id, hk, rk) for _, t, hk, rk, _ in keyed]
         if len(set(keys)) != len(keys):
             raise ValidationError("Transaction request cannot include multiple operations on one item")
@@ -121,7 +118,7 @@ def transact_write(tables: EmbeddedTables, actions: Sequence[Mapping[str, Any]])
         if any(r["Code"] != "None" for r in reasons):
             raise TransactionCanceled(reasons)
         changes = []
-        for (a, t, hk, rk, keys_av), key in zip(keyed, keys, strict=True):
+        for (a, t, hk, rk, record_keys), key in zip(keyed, keys, strict=True):
             old_raw = olds.get(key)
             if a.kind == "check":
                 continue
@@ -133,5 +130,5 @@ def transact_write(tables: EmbeddedTables, actions: Sequence[Mapping[str, Any]])
                 old = tables._old_item(old_raw, True)
                 base = dict(old) if old is not None else dict(a.body)
                 new_raw = _encode(vals.normalize_item(a.upd.apply(base)))
-            changes.append((t, hk, rk, keys_av, old_raw, new_raw))
+            changes.append((t, hk, rk, record_keys, old_raw, new_raw))
         tables._write(con, changes)
