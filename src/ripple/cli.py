@@ -706,8 +706,7 @@ def _delivery_line(d: Any) -> None:
     sys.stdout.write(
         f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{int(d.ts * 1000) % 1000:03d}  {d.function:<20} "
         f"{d.trigger:<40} {d.records:>5} record(s) {d.duration_ms:>9.1f} ms  {status}\n"
-    )
-    sys.stdout.flush()
+    )  # Platform.run flushes once per dispatcher step
 
 
 #: ``ripple dev`` serves website buckets here unless told otherwise.

@@ -9,6 +9,7 @@ the sandboxes are closed.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +48,7 @@ class Platform:
         # Triggers start reading here: anything written after the constructor returns is seen.
         self.dispatcher.start()
         self.stopping = threading.Event()
+        self._lines = on_delivery is not None
 
     def run(self, *, until: Callable[[], bool] | None = None) -> None:
         """Dispatch until stopped (``stop()``, a signal, or ``until()`` turning true)."""
@@ -54,6 +56,9 @@ class Platform:
         while not self.stopping.is_set() and not (until and until()):
             seen = log.latest()
             work, timer = self.dispatcher.step()
+            if self._lines:
+                # on_delivery's lines (ripple dev/serve) are flushed once per step, not once each.
+                sys.stdout.flush()
             wake = min(work, timer)
             now = time.time()
             if wake <= now:

@@ -1,9 +1,12 @@
 """The durable queue behind asynchronous delivery, and the dead letters it ends in.
 
-An event enters the queue in the same transaction that advances its trigger's checkpoint past the
-change record it came from, so a crash loses nothing and duplicates nothing before delivery. An
-item leaves the queue only when it succeeded, or was given up on (moved to ``dead_letters``, or to
-the on-failure destination by the dispatcher) — at least once, never silently lost.
+A new event from the change log is first delivered straight from the log: the log is already
+durable, and the trigger's checkpoint moves past the record only after the delivery succeeded or
+the event entered this queue for a retry (decision 0009). Events that wait (retries, throttles,
+batching windows held over, ``Event`` invokes, schedules, destinations, redriven dead letters) sit
+here. An item leaves the queue only when it succeeded, or was given up on (moved to
+``dead_letters``, or to the on-failure destination by the dispatcher) — at least once, never
+silently lost.
 """
 
 from __future__ import annotations
@@ -18,15 +21,19 @@ import orjson
 from ripple.errors import NotFound
 from ripple.store.embedded.db import Database
 
+#: The id of an event delivered straight from the change log, not (yet) in the queue.
+NOT_QUEUED = 0
+
 
 @dataclass(frozen=True)
 class QueueItem:
-    id: int
+    id: int  # NOT_QUEUED for an event delivered straight from the log
     trigger: str
     event: bytes  # the invocation payload, JSON
     enqueued: float
     attempts: int
     hops: int  # how many chained invocations led here (loop detection)
+    records: int | None = None  # how many records the event carries, when known without parsing it
 
 
 @dataclass(frozen=True)
@@ -76,8 +83,24 @@ class AsyncQueue:
         con.execute("DELETE FROM async_queue WHERE id=?", (item.id,))
 
     def retry(self, item: QueueItem, not_before: float, error: Any, *, count: bool = True) -> None:
-        """Try ``item`` again at ``not_before``; ``count=False`` for a try that never ran (throttled)."""
+        """Try ``item`` again at ``not_before``; ``count=False`` for a try that never ran (throttled).
+        An event delivered straight from the log enters the queue here."""
         with self._db.write() as con:
+            if item.id == NOT_QUEUED:
+                con.execute(
+                    "INSERT INTO async_queue(trigger, event, enqueued, attempts, not_before, hops, last_error) "
+                    "VALUES(?,?,?,?,?,?,?)",
+                    (
+                        item.trigger,
+                        item.event,
+                        item.enqueued,
+                        item.attempts + (1 if count else 0),
+                        not_before,
+                        item.hops,
+                        orjson.dumps(error),
+                    ),
+                )
+                return
             con.execute(
                 "UPDATE async_queue SET attempts=attempts+?, not_before=?, last_error=? WHERE id=?",
                 (1 if count else 0, not_before, orjson.dumps(error), item.id),

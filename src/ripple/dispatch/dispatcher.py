@@ -6,10 +6,10 @@ change log's ``wait``); the test harness drives it with a virtual clock and ``dr
 
 - Table and stream triggers (poll-based): one :class:`LaneRunner` per shard and parallelization lane,
   invoked synchronously; checkpoints and attempt counts persist after each step.
-- Object and topic triggers (asynchronous): matching records move from the log into the durable
-  async queue in the same transaction as the trigger's checkpoint; queued events are invoked with
-  Lambda's retries, maximum age and destinations, and end as dead letters when nothing else takes
-  them.
+- Object and topic triggers (asynchronous): matching new records are invoked straight from the
+  log, and the trigger's checkpoint moves past them once each succeeded or entered the durable
+  async queue for a retry (decision 0009); queued events are invoked with Lambda's retries, maximum
+  age and destinations, and end as dead letters when nothing else takes them.
 - Schedules: the last firing time is the checkpoint; a firing is an asynchronous event.
 """
 
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import orjson
 
 from ripple.client import Client
-from ripple.dispatch.asyncq import AsyncQueue, QueueItem
+from ripple.dispatch.asyncq import NOT_QUEUED, AsyncQueue, QueueItem
 from ripple.dispatch.lanes import MAX_CHAIN_HOPS, Discard, LaneRunner, Response
 from ripple.dispatch.options import AsyncOptions, StreamOptions
 from ripple.dispatch.triggers import Trigger, check_triggers
@@ -37,6 +37,9 @@ from ripple.store.base import Change
 
 INF = float("inf")
 PAGE = 1000
+#: New async events taken from the log per trigger and step. It bounds what a crash can deliver
+#: twice: the events of one step, whose checkpoint had not moved yet.
+DIRECT_PAGE = 100
 ASYNC_PAYLOAD_BYTES = 1024 * 1024 - 1024  # an asynchronous invocation's limit, less the envelope
 
 
@@ -117,6 +120,9 @@ class Dispatcher:
         #: Async events delivered this step and not yet removed from the queue (list.append is
         #: atomic, so the step's worker threads share it without a lock).
         self._succeeded: list[tuple[Trigger, AsyncOptions, QueueItem, Response, float]] = []
+        #: Async triggers' checkpoints to move at the step's end, past the records delivered
+        #: straight from the log in this step (saved only when every one of them was handled).
+        self._advance: dict[str, int] = {}
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ripple-dispatch") if workers > 1 else None
 
     # -- checkpoints ------------------------------------------------------------------------------
@@ -193,8 +199,11 @@ class Dispatcher:
             elif t.kind == "schedule":
                 timer = min(timer, self._tick(t, now))
             elif t.kind != "invoke":
-                work = min(work, self._intake(t, now))
+                wake, fresh = self._intake(t, now)
+                work = min(work, wake)
+                tasks += [functools.partial(self._run_async, t, item, now) for item in fresh]
             tasks += [functools.partial(self._run_async, t, item, now) for item in self._queue.due(t.name, now)]
+        completed = False
         try:
             if self._executor is not None and len(tasks) > 1:
                 # Lanes and queued events are independent: each lane keeps its own order, and async
@@ -202,8 +211,9 @@ class Dispatcher:
                 wakes = list(self._executor.map(lambda task: task(), tasks))
             else:
                 wakes = [task() for task in tasks]
+            completed = True
         finally:
-            self._acknowledge()
+            self._acknowledge(completed)
         work = min([work, *wakes])
         for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
             nxt = self._queue.next_due(t.name)
@@ -359,40 +369,49 @@ class Dispatcher:
             else:
                 # No destination: keep the batch as a dead letter, so nothing is lost silently.
                 event = orjson.dumps({"Records": [c.record for c in d.records]})
-                item = QueueItem(0, t.name, event, first.ts, max(d.attempts - 1, 0), hops)
+                item = QueueItem(NOT_QUEUED, t.name, event, first.ts, max(d.attempts - 1, 0), hops)
                 self._queue.bury(con, item, t.function, d.condition, record, now)
 
     # -- asynchronous -----------------------------------------------------------------------------
 
-    def _intake(self, t: Trigger, now: float) -> float:
-        """Move matching new records of ``t``'s source into its async queue."""
+    def _intake(self, t: Trigger, now: float) -> tuple[float, list[QueueItem]]:
+        """The events ``t`` takes from the new records of its source, to deliver now, and when to
+        look again. Its checkpoint moves past them at the step's end (:meth:`_acknowledge`)."""
         saved = self._checkpoint(t.name, "")
         assert saved is not None  # start() pinned it
         position = saved[0]
-        changes = self._log.read(position, sources=[t.log_source], limit=PAGE)
-        if not changes:
-            return INF
-        records = [(c, r) for c in changes if (r := self._match(t, c.record)) is not None]
         opts = t.options
         assert isinstance(opts, AsyncOptions)
+        changes = self._log.read(position, sources=[t.log_source], limit=PAGE if opts.batch_size else DIRECT_PAGE)
+        if not changes:
+            return INF, []
+        records = [(c, r) for c in changes if (r := self._match(t, c.record)) is not None]
         upto = changes[-1].seq
         if opts.batch_size and records:
             full = len(records) >= opts.batch_size
             ready_at = records[0][0].ts + opts.batch_window_s
             if not full and now < ready_at:
-                return ready_at  # hold the window open; the checkpoint stays before these records
+                return ready_at, []  # hold the window open; the checkpoint stays before these records
             if full:
                 records = records[: opts.batch_size]
                 upto = records[-1][0].seq
             groups = _by_size(records, ASYNC_PAYLOAD_BYTES)
         else:
             groups = [[cr] for cr in records]
-        with self._db.write() as con:
-            for group in groups:
-                event = orjson.dumps({"Records": [r for _, r in group]})
-                self._queue.enqueue(con, t.name, [event], now, hops=1 + max(c.hops for c, _ in group))
-            self._save(con, t.name, "", upto)
-        return now
+        self._advance[t.name] = upto
+        fresh = [
+            QueueItem(
+                NOT_QUEUED,
+                t.name,
+                orjson.dumps({"Records": [r for _, r in group]}),
+                now,
+                0,
+                1 + max(c.hops for c, _ in group),
+                records=len(group),
+            )
+            for group in groups
+        ]
+        return now, fresh
 
     def _match(self, t: Trigger, record: dict[str, Any]) -> dict[str, Any] | None:
         """The record as this trigger delivers it, or None when the trigger does not take it."""
@@ -421,7 +440,10 @@ class Dispatcher:
             return
         started = time.perf_counter()
         resp = self._invoke(t.function, orjson.Fragment(item.event), asynchronous=True, trigger=t.name, hops=item.hops)
-        records = len(orjson.loads(item.event).get("Records", ())) if t.kind != "schedule" else 1
+        if item.records is not None:
+            records = item.records
+        else:
+            records = len(orjson.loads(item.event).get("Records", ())) if t.kind != "schedule" else 1
         self._delivered(t, resp, records, started)
         if resp.throttled:
             self._queue.retry(item, now + 1.0, None, count=False)
@@ -457,17 +479,25 @@ class Dispatcher:
             ts=now,
         )
 
-    def _acknowledge(self) -> None:
+    def _acknowledge(self, completed: bool) -> None:
         """Remove this step's successfully delivered events from the queue, sending their
-        on-success records, in one transaction."""
+        on-success records, and move the checkpoints of the records delivered straight from the
+        log, in one transaction. ``completed`` is False when a task of the step raised: those
+        checkpoints then stay, and the step's records are delivered again (at least once)."""
         done, self._succeeded = self._succeeded, []
-        if not done:
+        advance, self._advance = self._advance, {}
+        if not completed:
+            advance = {}
+        if not done and not advance:
             return
         with self._db.write() as con:
             for t, opts, item, resp, now in done:
-                self._queue.done(con, item)
+                if item.id != NOT_QUEUED:
+                    self._queue.done(con, item)
                 if opts.on_success:
                     self._send(opts.on_success, self._record(t, item, "Success", resp, now), now, hops=item.hops + 1)
+            for trigger, position in advance.items():
+                self._save(con, trigger, "", position)
 
     def _delivered(self, t: Trigger, resp: Response, records: int, started: float) -> None:
         if self._on_delivery is not None and not resp.throttled:

@@ -591,13 +591,16 @@ _ids = random.Random()
 
 
 def _request_id() -> str:
-    """A random (version 4, variant 1) UUID string, like Lambda's request ids."""
-    h = f"{_ids.getrandbits(128) & _UUID_CLEAR | _UUID_SET:032x}"
+    """A version 7 UUID string: Unix milliseconds, then 74 random bits. Shaped like Lambda's request
+    ids (which are UUIDs), and increasing over time, so the records table's key index grows at its
+    end instead of at a random page per invocation."""
+    bits = _ids.getrandbits(74)
+    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (bits >> 62) << 64 | 0b10 << 62 | bits & _RAND_B
+    h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & (2**128 - 1)
-_UUID_SET = (4 << 76) | (0x8000 << 48)
+_RAND_B = 2**62 - 1
 
 
 def _trace_id() -> str:
