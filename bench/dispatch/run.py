@@ -123,7 +123,7 @@ def ripple_system(feed: str, run_dir: Path, env: dict[str, str]) -> System:
     holder: dict[str, Any] = {}
 
     def start() -> subprocess.Popen[bytes]:
-        args = [str(VENV_BIN / "ripple"), "--state", str(state), "serve", "ripple_app.py"]
+        args = [str(VENV_BIN / "ripple"), "--state", str(state), "serve", "--no-http", "ripple_app.py"]
         proc = spawn(args, env=env, log=log, cwd=HERE)
         # The platform prints its first line once the app's resources exist; writes may start then.
         deadline = time.monotonic() + 60

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
+
 from ripple.runtime.loader import load_app
 from ripple.testing import run_app
 
@@ -44,7 +46,7 @@ def test_batches_are_cut_at_batch_size(tmp_path):
 def test_async_batches_are_split_by_size():
     from ripple.dispatch.dispatcher import _by_size
 
-    records = [(None, {"k": "x" * 100}) for _ in range(10)]
+    records = [(None, orjson.dumps({"k": "x" * 100})) for _ in range(10)]
     groups = _by_size(records, 350)  # about three records' JSON per group
     assert [len(g) for g in groups] == [3, 3, 3, 1]
     assert [r for g in groups for r in g] == records

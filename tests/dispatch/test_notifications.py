@@ -66,3 +66,42 @@ def test_overlap_rule(a, b, conflict):
             check_overlaps([ra, rb])
     else:
         check_overlaps([ra, rb])
+
+
+def test_object_records_are_taken_from_their_bytes_as_the_decoded_path_takes_them(tmp_path):
+    # The dispatcher reads an object trigger's records without decoding them (event name, encoded
+    # key, configurationId stamped into the bytes); the result must be the decoded path's, for
+    # puts, copies and deletes of awkward keys, matched or not.
+    import orjson
+
+    import ripple
+    from ripple.dispatch.dispatcher import Dispatcher
+    from ripple.dispatch.triggers import Trigger
+    from ripple.store.base import Change
+
+    with ripple.connect(tmp_path) as c:
+        b = c.create_bucket("photos")
+        keys = ["my docs/a b.md", "my+docs/x.md", 'q"uote\\.md', "émoji 😀.md", "my docs/a.txt", "plain/k.md"]
+        for k in keys:
+            b.put(k, b"x")
+        b.copy(keys[0], "my docs/copy.md")
+        b.delete(keys[1])
+        changes = c.log.read(0, sources=["bucket:photos"])
+        rules = [
+            rule("md-in-docs", prefix="my+docs/", suffix=".md"),
+            rule("all"),
+            rule("gone", ("s3:ObjectRemoved:*",)),
+        ]
+        d = Dispatcher(c, [], lambda *a, **k: None)
+        taken = 0
+        for r in rules:
+            t = Trigger(f"f:{r.name}", "f", "object", "photos", None, rule=r)
+            for ch in changes:
+                decoded = d._match(t, orjson.loads(ch.raw))
+                fast = d._take(t, Change(ch.seq, ch.source, ch.partition, ch.ts, raw=ch.raw))
+                assert (fast is None) == (decoded is None), (r.name, ch.partition)
+                if fast is not None:
+                    taken += 1
+                    assert orjson.loads(fast) == decoded
+                    assert orjson.loads(fast)["s3"]["configurationId"] == r.name
+        assert taken == 2 + len(keys) + 1 + 1  # two encoded under my+docs/; every put and the copy; one delete

@@ -36,6 +36,9 @@ from ripple.events import destinations, iso_ms, kinesis, schedule
 from ripple.store.base import Change
 
 INF = float("inf")
+_EVENT_NAME = b'"eventName":"'
+_OBJECT_KEY = b'"object":{"key":"'
+_NO_CONFIGURATION = b'"configurationId":""'
 PAGE = 1000
 #: New async events taken from the log per trigger and step. It bounds what a crash can deliver
 #: twice: the events of one step, whose checkpoint had not moved yet.
@@ -385,7 +388,7 @@ class Dispatcher:
         changes = self._log.read(position, sources=[t.log_source], limit=PAGE if opts.batch_size else DIRECT_PAGE)
         if not changes:
             return INF, []
-        records = [(c, r) for c in changes if (r := self._match(t, c.record)) is not None]
+        records = [(c, r) for c in changes if (r := self._take(t, c)) is not None]
         upto = changes[-1].seq
         if opts.batch_size and records:
             full = len(records) >= opts.batch_size
@@ -403,7 +406,7 @@ class Dispatcher:
             QueueItem(
                 NOT_QUEUED,
                 t.name,
-                orjson.dumps({"Records": [r for _, r in group]}),
+                b'{"Records":[' + b",".join(r for _, r in group) + b"]}",
                 now,
                 0,
                 1 + max(c.hops for c, _ in group),
@@ -412,6 +415,24 @@ class Dispatcher:
             for group in groups
         ]
         return now, fresh
+
+    def _take(self, t: Trigger, c: Change) -> bytes | None:
+        """The JSON of ``c``'s record as ``t`` delivers it, or None when ``t`` does not take it."""
+        if t.kind == "object":
+            assert t.rule is not None
+            # ripple's own S3 records, read without decoding them: the event name, the encoded key
+            # (URL-encoded, so it holds no quote) and the empty configurationId to stamp.
+            raw = c.raw
+            name_at = raw.find(_EVENT_NAME) + len(_EVENT_NAME)
+            key_at = raw.find(_OBJECT_KEY) + len(_OBJECT_KEY)
+            if name_at >= len(_EVENT_NAME) and key_at >= len(_OBJECT_KEY) and _NO_CONFIGURATION in raw:
+                name = raw[name_at : raw.index(b'"', name_at)].decode()
+                key = raw[key_at : raw.index(b'"', key_at)].decode()
+                if not t.rule.matches(name, key):
+                    return None
+                return raw.replace(_NO_CONFIGURATION, b'"configurationId":' + orjson.dumps(t.rule.name), 1)
+        record = self._match(t, c.record)
+        return None if record is None else orjson.dumps(record)
 
     def _match(self, t: Trigger, record: dict[str, Any]) -> dict[str, Any] | None:
         """The record as this trigger delivers it, or None when the trigger does not take it."""
@@ -604,12 +625,12 @@ class Dispatcher:
         return out
 
 
-def _by_size(records: list[tuple[Change, dict[str, Any]]], limit: int) -> list[list[tuple[Change, dict[str, Any]]]]:
+def _by_size(records: list[tuple[Change, bytes]], limit: int) -> list[list[tuple[Change, bytes]]]:
     """Split a batch so that each event stays under ``limit`` bytes of JSON."""
-    groups: list[list[tuple[Change, dict[str, Any]]]] = [[]]
+    groups: list[list[tuple[Change, bytes]]] = [[]]
     size = 0
     for cr in records:
-        n = len(orjson.dumps(cr[1])) + 1
+        n = len(cr[1]) + 1
         if groups[-1] and size + n > limit:
             groups.append([])
             size = 0
