@@ -20,7 +20,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -126,6 +126,7 @@ class Dispatcher:
         #: Async triggers' checkpoints to move at the step's end, past the records delivered
         #: straight from the log in this step (saved only when every one of them was handled).
         self._advance: dict[str, int] = {}
+        self._workers = workers
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ripple-dispatch") if workers > 1 else None
 
     # -- checkpoints ------------------------------------------------------------------------------
@@ -210,8 +211,16 @@ class Dispatcher:
         try:
             if self._executor is not None and len(tasks) > 1:
                 # Lanes and queued events are independent: each lane keeps its own order, and async
-                # events have none, so they run side by side in the pool's sandboxes.
-                wakes = list(self._executor.map(lambda task: task(), tasks))
+                # events have none, so they run side by side in the pool's sandboxes. Each thread
+                # takes tasks from one shared iterator (a list iterator's next is atomic), so a step
+                # costs a future per thread, not one per event.
+                pending = iter(tasks)
+                runs = [
+                    self._executor.submit(lambda: [task() for task in pending])
+                    for _ in range(min(self._workers, len(tasks)))
+                ]
+                wait(runs)  # all of them, also when one raised: no task outlives its step
+                wakes = [w for run in runs for w in run.result()]
             else:
                 wakes = [task() for task in tasks]
             completed = True

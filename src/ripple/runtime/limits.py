@@ -21,6 +21,8 @@ from pathlib import Path
 _V1 = Path("/sys/fs/cgroup")
 _counter = itertools.count(1)
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
 
 class Confinement:
     """The processes of one sandbox. ``leader`` is the worker's pid once it is known."""
@@ -47,6 +49,16 @@ class Confinement:
                     if int(fields[3]) == self.leader and fields[0] != b"Z":
                         out.append(int(entry.name))
         return out
+
+    def resident_bytes(self, pids: list[int]) -> int:
+        """The sum of the processes' resident set sizes, in bytes: an upper bound of
+        :meth:`memory_bytes` that costs one short read per process (``/proc/PID/statm``), where
+        PSS makes the kernel walk the whole address space."""
+        total = 0
+        for pid in pids:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += int(Path(f"/proc/{pid}/statm").read_bytes().split()[1]) * _PAGE
+        return total
 
     def memory_bytes(self, pids: list[int] | None = None) -> int:
         """Memory of the whole tree, in bytes: the sum of each process's proportional set size.
