@@ -108,7 +108,7 @@ class RippleSystem(_Consumer):
         import ripple
 
         env = {**os.environ, "LEADERBOARD_PARALLELIZATION": str(self.parallel)}
-        args = [str(VENV_BIN / "ripple"), "--state", str(self.state), "serve", str(self.app)]
+        args = [str(VENV_BIN / "ripple"), "--state", str(self.state), "serve", "--no-http", str(self.app)]
         self.proc = spawn(args, log=self.log, env=env, cwd=ROOT)
         deadline = time.monotonic() + 60
         while "ripple: app" not in (self.log.read_text() if self.log.exists() else ""):
@@ -200,7 +200,12 @@ class RippleSystem(_Consumer):
 
     def view_writes(self) -> dict[str, int]:
         """Change records of view items so far (every view write is one), by kind of view."""
-        kinds = {"recent": "leaderboard#recent", "day": "leaderboard#day#", "best": "best#"}
+        kinds = {
+            "recent": "leaderboard#recent",
+            "day": "leaderboard#day#",
+            "best": "best#",
+            "epoch": "leaderboard#epoch",
+        }
         return {
             k: self.db.execute(
                 "SELECT COUNT(*) FROM changes WHERE source='table:games' AND partition GLOB ?",

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as _dt
 import random
 import zlib
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lb_helpers import HANDLES, USERS, check_views, game, ranking, rollup
+from lb_helpers import HANDLES, USERS, check_views, day_of, game, ranking, rollup
 
 import ripple
+from ripple import item_from_image
 from ripple.dispatch.filters import compile_filters
 from ripple.testing import DEFAULT_START, VirtualClock
 
@@ -315,3 +317,162 @@ def test_views_written_with_the_older_state_layout_keep_working(tmp_path):
         rollup.on_records(games, more, 3)
         check_views(games, 3)
         assert isinstance(games.get(key)["kept"], str)
+
+
+def _in_sandboxes(k: int) -> list[Any]:
+    """``k`` sandboxes as far as the roll-up's warm views go: one long-lived thread each (what a
+    sandbox keeps between batches is per thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return [ThreadPoolExecutor(max_workers=1) for _ in range(k)]
+
+
+def test_a_stale_warm_view_loses_no_game(tmp_path):
+    """Sandbox A keeps ann's view warm (best u1, 9 points; u2 with 5 is below its floor). Sandbox
+    B deletes u1: its scan makes u2 ann's best. A's next game for ann, u3 with 7, is below the floor
+    of A's stale copy, so A finds nothing to write there: only the epoch check in its transaction
+    stops it from leaving u2 as ann's best. The transaction fails, A reads and merges again, and
+    u3 is ann's best."""
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = create_games(client)
+        now = int(clock.t)
+        a, b = _in_sandboxes(2)
+        try:
+            first = put_games(client, [game("u1", now - 30, 9, handle="ann"), game("u2", now - 20, 5, handle="ann")])
+            a.submit(rollup.on_records, games, first, 3).result()
+            after = client.log.latest()
+            games.delete({"event_key": "u1", "start_timestamp": now - 30})
+            second = [c.record for c in client.log.read(after, sources=["table:games"])]
+            assert "best#ann" in b.submit(rollup.on_records, games, second, 3).result()
+            # u3 started two days ago: of the views A had read, only ann's moved under it.
+            third = put_games(client, [game("u3", now - 2 * 86400, 7, handle="ann")])
+            written = a.submit(rollup.on_records, games, third, 3).result()
+        finally:
+            a.shutdown()
+            b.shutdown()
+        assert "best#ann" in written
+        assert games.get({"event_key": "best#ann", "start_timestamp": 0})["games"][0]["event_key"] == "u3"
+        check_views(games, 3, last_eval=now)
+
+
+class ReadCounting:
+    """A real table that counts the view items the roll-up reads (instrumentation, not a stand-in)."""
+
+    def __init__(self, table: Any):
+        self.table, self.keys = table, []
+
+    def batch_get(self, keys: list[dict]) -> list[dict]:
+        self.keys += [k["event_key"] for k in keys]
+        return self.table.batch_get(keys)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.table, name)
+
+
+def test_a_warm_sandbox_reads_only_the_recent_view_and_writes_only_changed_boards(tmp_path):
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = create_games(client)
+        now = int(clock.t)
+        (sandbox,) = _in_sandboxes(1)
+        counting = ReadCounting(games)
+        try:
+            batch = put_games(client, [game(f"u{i}", now - 100 + i, 50 - i, handle=HANDLES[i % 3]) for i in range(6)])
+            sandbox.submit(rollup.on_records, counting, batch, 1).result()
+            assert sorted(counting.keys) == sorted(
+                ["leaderboard#recent", f"leaderboard#day#{day_of(now)}", "best#ann", "best#bob", "best#cyd"]
+            )
+            counting.keys.clear()
+            # Older, worse games of the same handles: no view changes (not in the recent skyband,
+            # below the day's and the handles' floors), and only the recent view is read.
+            worse = put_games(client, [game(f"v{i}", now - 200 + i, 1, handle=HANDLES[i % 3]) for i in range(3)])
+            assert sandbox.submit(rollup.on_records, counting, worse, 1).result() == []
+            assert counting.keys == ["leaderboard#recent"]
+            for h in HANDLES[:3]:
+                assert games.get({"event_key": f"best#{h}", "start_timestamp": 0})["version"] == 1
+        finally:
+            sandbox.shutdown()
+        check_views(games, 1, last_eval=now)
+
+
+def test_a_batch_that_loses_only_the_recent_view_reads_just_that_again(tmp_path):
+    """The minute's tick writes the recent view between a warm batch's read and its commit: the
+    transaction fails on the recent view alone (the epoch held), so the batch reads only the
+    recent view again, keeps its warm views and commits."""
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = create_games(client)
+        now = int(clock.t)
+        (sandbox,) = _in_sandboxes(1)
+
+        class TickDuringRead(ReadCounting):
+            ticked = False
+
+            def batch_get(self, keys: list[dict]) -> list[dict]:
+                items = super().batch_get(keys)
+                if not self.ticked:
+                    self.ticked = True
+                    clock.set(now + 60)
+                    when = _dt.datetime.fromtimestamp(now + 60, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    assert rollup.on_tick(self.table, {"time": when}, 3)  # another sandbox's tick
+                return items
+
+        try:
+            first = put_games(client, [game(f"u{i}", now - 100 + i, 10 + i, handle=HANDLES[i % 2]) for i in range(4)])
+            sandbox.submit(rollup.on_records, games, first, 3).result()
+            table = TickDuringRead(games)
+            second = put_games(client, [game("u9", now - 5, 99, handle="ann")])
+            written = sandbox.submit(rollup.on_records, table, second, 3).result()
+        finally:
+            sandbox.shutdown()
+        assert table.keys == ["leaderboard#recent", "leaderboard#recent"]  # ann's and the day's views stayed warm
+        assert {"leaderboard#recent", "best#ann", f"leaderboard#day#{day_of(now)}"} <= set(written)
+        check_views(games, 3, last_eval=now + 60)
+
+
+_av_scalar = st.one_of(
+    st.integers(-5, 10**6).map(lambda i: i),
+    st.text(max_size=3),
+    st.booleans(),
+    st.none(),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-100, max_value=100),
+)
+_achievement = st.dictionaries(
+    st.sampled_from(["bonus_score", "id", "shortname", "other"]), _av_scalar | st.lists(_av_scalar, max_size=2)
+)
+_item_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "completed": st.booleans() | _av_scalar,
+        "score": _av_scalar,
+        "handle": _av_scalar,
+        "achievements": st.lists(_achievement | _av_scalar, max_size=3) | _av_scalar,
+        "length_seconds": _av_scalar,
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def decode_store(tmp_path_factory):
+    with ripple.connect(tmp_path_factory.mktemp("s") / "state") as client:
+        create_games(client)
+        yield client
+
+
+_users = iter(range(10**9))
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=_item_fields, start=st.sampled_from([1, 1_800_000_000, Decimal("1800000000.125")]))
+def test_the_fast_image_decoder_agrees_with_the_general_one(decode_store, fields, start):
+    """The roll-up reads a record's new image without converting it whole; for every shape of item
+    (valid, malformed, odd types) it gives what parse_game(item_from_image(...)) gives."""
+    user = f"u{next(_users)}"
+    (record,) = put_games(decode_store, [{"event_key": user, "start_timestamp": start, **fields}])
+    image = record["dynamodb"]["NewImage"]
+    try:
+        want = ranking.parse_game(item_from_image(image))
+    except (ranking.BadGame, ValueError, TypeError):
+        want = None
+    assert rollup._game_of((user, Decimal(start)), image) == want

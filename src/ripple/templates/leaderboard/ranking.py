@@ -22,7 +22,9 @@ better than ``floor`` (all candidates when ``floor`` is None). Candidates are, f
 starting at the same time or later: only those can reach the top N as older games expire) and, for
 the views that do not age (a day, a handle), all of the view's games. ``floor`` appears when the
 state is capped at ``keep`` games; the top N is exact while at least N live members remain, and
-otherwise the view is recomputed from a scan of the table.
+otherwise the view is recomputed from a scan of the table. A capped state's ``floor`` is
+:func:`after` its worst member's rank: a game ranked below every member then changes nothing (no
+write), whatever the games dropped were.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ WINDOW_S = 3600
 #: item stays far below DynamoDB's 400 KB item limit whatever the score pattern.
 KEEP_RECENT = 400
 KEEP_DAY_FACTOR = 3
-KEEP_BEST = 3
+#: A handle's view keeps its best game only, so it is written only when its board changes (a new
+#: best). Deleting or lowering that game then needs a scan (rare: games are rarely taken back).
+KEEP_BEST = 1
 
 RECENT_KEY = "leaderboard#recent"
 DAY_PREFIX = "leaderboard#day#"
@@ -118,6 +122,11 @@ def parse_game(item: Mapping[str, Any] | None) -> Entry | None:
         b = _number(a.get("bonus_score"), f"achievement {i} bonus_score")
         bonus += b
         achievements.append({"bonus_score": b, "id": a.get("id"), "shortname": a.get("shortname")})
+    return entry(key, start, handle, score, bonus, achievements)
+
+
+def entry(key: str, start: Decimal, handle: str, score: Decimal, bonus: Decimal, achievements: list) -> Entry:
+    """A game as the views hold it (points = score + achievement bonuses)."""
     return {
         "event_key": key,
         "start_timestamp": start,
@@ -135,17 +144,35 @@ def key_of(e: Mapping[str, Any]) -> Key:
 
 def rank(e: Mapping[str, Any]) -> Rank:
     """Sort key: smaller is better (more points, then earlier start, then smaller event_key)."""
-    return (-Decimal(e["points"]), Decimal(e["start_timestamp"]), e["event_key"])
+    p, s = e["points"], e["start_timestamp"]
+    return (-p if type(p) is Decimal else -Decimal(p), s if type(s) is Decimal else Decimal(s), e["event_key"])
+
+
+_EPOCH = _dt.date(1970, 1, 1)
+_days: dict[int, str] = {}
 
 
 def utc_day(start: Decimal | int) -> str:
     """The UTC date (YYYY-MM-DD) a game started on."""
-    return _dt.datetime.fromtimestamp(int(start), _dt.UTC).date().isoformat()
+    d = int(start) // 86400  # the date of fromtimestamp(int(start), UTC), remembered per day
+    text = _days.get(d)
+    if text is None:
+        if len(_days) > 10_000:
+            _days.clear()
+        text = _days[d] = (_EPOCH + _dt.timedelta(days=d)).isoformat()
+    return text
+
+
+def after(r: Rank) -> Rank:
+    """The rank just after ``r``: ranks below it are exactly the ranks at most ``r`` (no string
+    lies between a key and the key followed by NUL, and keys are unique)."""
+    return (r[0], r[1], r[2] + "\0")
 
 
 def live(e: Mapping[str, Any], now: Decimal | int, window_s: int = WINDOW_S) -> bool:
     """Whether the game is in the recent window at ``now`` (strictly less than an hour old)."""
-    return Decimal(now) - window_s < Decimal(e["start_timestamp"])
+    s = e["start_timestamp"]
+    return now - window_s < (s if type(s) is Decimal else Decimal(s))
 
 
 @dataclass(frozen=True)
@@ -235,7 +262,7 @@ def skyband(games: Iterable[Mapping[str, Any]], n: int) -> list[Entry]:
             # best_ranks holds e itself when e is among the n best: then fewer than n are better.
             r = rank(e)
             if len(best_ranks) < n or r <= best_ranks[n - 1]:
-                out.append(dict(e))
+                out.append(e)  # entries are never modified in place: no copy needed
         i = j
     return out
 
@@ -248,9 +275,9 @@ def settle(spec: ViewSpec, members: Mapping[Key, Entry], floor: Rank | None, now
         games = skyband((e for e in games if live(e, now)), spec.n)
     ordered = sorted(games, key=rank)
     if len(ordered) > spec.keep:
-        cut = rank(ordered[spec.keep])
-        floor = cut if floor is None else min(floor, cut)
         ordered = ordered[: spec.keep]
+        cut = after(rank(ordered[-1]))
+        floor = cut if floor is None else min(floor, cut)
     return State({key_of(e): e for e in ordered}, floor)
 
 
@@ -260,7 +287,7 @@ def trim(state: State, keep: int) -> State:
     ordered = state.sorted()
     if len(ordered) <= keep:
         return state
-    cut = rank(ordered[keep])
+    cut = after(rank(ordered[keep - 1]))
     floor = cut if state.floor is None else min(state.floor, cut)
     return State({key_of(e): e for e in ordered[:keep]}, floor)
 
@@ -295,28 +322,39 @@ def apply_changes(
     deleted or lowered (it may have been holding others out of the skyband), or too few members
     remain above the floor. The caller then recomputes from a scan.
     """
-    members = dict(state.members)
-    if spec.windowed:
+    windowed = spec.windowed
+    members = state.members
+    if windowed:
         # Expired members can go first: whatever they dominated is older and expired too.
-        members = {k: e for k, e in members.items() if live(e, now)}
+        live_members = {k: e for k, e in members.items() if live(e, now)}
+        if len(live_members) != len(members):
+            members = live_members
     floor = state.floor
     for k, g in changes.items():
-        if g is not None and (not spec.wants(g) or (spec.windowed and not live(g, now))):
+        if g is not None and (not spec.wants(g) or (windowed and not live(g, now))):
             g = None
         cur = members.get(k)
         if g is None:
             if cur is None:
                 continue  # not a member: nobody's candidacy depended on it (see docs)
-            if spec.windowed:
+            if windowed:
                 return None
+            if members is state.members:
+                members = dict(members)
             del members[k]
         elif cur is not None and Decimal(g["points"]) < Decimal(cur["points"]):
-            if spec.windowed:
+            if windowed:
                 return None
+            if members is state.members:
+                members = dict(members)
             members[k] = g  # lowered: may now be below the floor
             if floor is not None and rank(g) >= floor:
                 del members[k]
-        elif cur is not None or floor is None or rank(g) < floor:
-            members[k] = dict(g)
+        elif (cur is not None and cur != g) or (cur is None and (floor is None or rank(g) < floor)):
+            if members is state.members:
+                members = dict(members)
+            members[k] = g  # entries are never modified in place: no copy needed
+    if members is state.members:
+        return state  # nothing changed (nor expired): the state is settled and exact already
     new = settle(spec, members, floor, now)
     return new if exact(spec, new, now) else None
