@@ -181,6 +181,25 @@ def test_batch_write_and_get(client, games):
     assert games.get(key(ts=500)) is None  # nothing of a refused batch was written
 
 
+def test_batch_get_reads_many_keys_in_order_with_projection_and_refuses_bad_requests(client, games):
+    games.batch_write(puts=[{**key(ts=i), "score": i, "state": "x" * 50} for i in range(1, 21)])
+    wanted = [key(ts=i) for i in (7, 3, 999, 12)]
+    assert [int(i["start_timestamp"]) for i in games.batch_get(wanted)] == [7, 3, 12]
+    assert games.batch_get(wanted[:2], projection="score") == [{"score": 7}, {"score": 3}]
+    other = client.create_table("players", hash_key="id:S")
+    other.put({"id": "p1", "handle": "ace"})
+    got = client.store.batch_get({"games": [key(ts=5)], "players": [{"id": "p1"}, {"id": "nobody"}]})
+    assert [int(i["score"]) for i in got["games"]] == [5] and got["players"] == [{"id": "p1", "handle": "ace"}]
+    with pytest.raises(errors.ValidationError, match="duplicates"):
+        games.batch_get([key(ts=5), key(ts=Decimal("5.0"))])  # the same number, written twice
+    with pytest.raises(errors.ValidationError, match="1 to 100"):
+        games.batch_get([key(ts=i) for i in range(101)])
+    with pytest.raises(errors.ValidationError, match="key"):
+        games.batch_get([{"event_key": "u1"}])  # no range key
+    with pytest.raises(errors.NotFound, match="nope"):
+        client.store.batch_get({"nope": [{"id": "x"}]})
+
+
 def test_stream_records_per_view_type(client):
     for view in ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
         name = f"view-{view.lower()}"

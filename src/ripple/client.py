@@ -122,8 +122,11 @@ class Table:
         ops = [{"put": p} for p in puts] + [{"delete": d} for d in deletes]
         self._s.batch_write({self.name: ops})
 
-    def batch_get(self, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        return self._s.batch_get({self.name: keys})[self.name]
+    def batch_get(self, keys: Sequence[Mapping[str, Any]], *, projection: str | None = None) -> list[dict[str, Any]]:
+        """BatchGetItem on this table: the items found, in the order of ``keys`` (absent ones left
+        out), each with only the attributes ``projection`` names when given."""
+        proj = None if projection is None else {self.name: projection}
+        return self._s.batch_get({self.name: keys}, projection=proj)[self.name]
 
     def transact_write(self, actions: Sequence[Mapping[str, Any]]) -> None:
         """TransactWriteItems on this table: ``Client.transact_write``'s actions without ``table``."""

@@ -335,15 +335,7 @@ class EmbeddedTables(TableStore):
             t = self._load(con, table)
             hk, rk = t.encode(key, exact=True)
             raw = self._old(con, t, hk, rk)
-        if raw is None:
-            return None
-        av = orjson.loads(raw)
-        if proj is not None:
-            # Decode only what the projection keeps: a board read off a view item that also holds
-            # hundreds of games of state then costs the board, not the state.
-            av = {k: av[k] for k in proj.attributes if k in av}
-        item = vals.item_from_av(av, trusted=True)
-        return proj.apply(item) if proj else item
+        return None if raw is None else _decode(raw, proj)
 
     def delete_item(
         self,
@@ -544,18 +536,17 @@ class EmbeddedTables(TableStore):
         if not 1 <= total <= MAX_BATCH_GET:
             raise ValidationError(f"batch_get takes 1 to {MAX_BATCH_GET} keys, not {total}")
         out: dict[str, list[dict[str, Any]]] = {}
-        with self._db.read():
+        with self._db.read() as con:
             for table, keys in requests.items():
-                seen = set()
-                out[table] = []
-                for key in keys:
-                    item = self.get_item(table, key, projection=(projection or {}).get(table))
-                    k = orjson.dumps(vals.item_to_av(vals.normalize_item(key)), option=orjson.OPT_SORT_KEYS)
-                    if k in seen:
-                        raise ValidationError("Provided list of item keys contains duplicates")
-                    seen.add(k)
-                    if item is not None:
-                        out[table].append(item)
+                t = self._load(con, table)
+                expr = (projection or {}).get(table)
+                proj = ex.compile_projection(expr, None) if expr is not None else None
+                wanted = [(t.id, *t.encode(vals.normalize_item(key), exact=True)) for key in keys]
+                if len(set(wanted)) != len(wanted):
+                    raise ValidationError("Provided list of item keys contains duplicates")
+                # One statement per table, not a lookup per key; items come back in request order.
+                rows = self._olds(con, wanted) if wanted else {}
+                out[table] = [_decode(rows[k], proj) for k in wanted if k in rows]
         return out
 
     def batch_write(self, requests: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
@@ -636,6 +627,17 @@ def _encode(item: dict[str, Any]) -> bytes:
     if len(raw) > vals.MAX_ITEM_SIZE:
         vals.check_item_size(item)
     return raw
+
+
+def _decode(raw: bytes, proj: Any) -> dict[str, Any]:
+    """A stored item in Python form, with only what ``proj`` (a compiled projection, or None) keeps:
+    a board read off a view item that also holds hundreds of games of state then decodes the board,
+    not the state."""
+    av = orjson.loads(raw)
+    if proj is not None:
+        av = {k: av[k] for k in proj.attributes if k in av}
+    item = vals.item_from_av(av, trusted=True)
+    return proj.apply(item) if proj else item
 
 
 def _begins(value: Any, prefix: Any) -> bool:
