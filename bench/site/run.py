@@ -129,7 +129,7 @@ def edits(n: int) -> list[tuple[str, str, object]]:
     ]
 
 
-def run_size(n: int, work: Path, runs: int, with_hugo: bool = True) -> dict:
+def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[str] | None = None) -> dict:
     root = work / str(n)
     shutil.rmtree(root, ignore_errors=True)
     sites = synth.make(n, root)
@@ -181,6 +181,8 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True) -> dict:
     rows = []
     now = NOW
     for eid, desc, fn in edits(n):
+        if only is not None and eid not in only:
+            continue
         if fn is None:  # E12: no upload, the clock passes the next scheduled post
             now = NOW + timedelta(days=9)
         else:
@@ -266,9 +268,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="clean builds per engine; the best is reported")
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "site")
     ap.add_argument("--no-hugo", action="store_true", help="time ripple only (quick iterations)")
+    ap.add_argument(
+        "--edits", nargs="+", metavar="ID", help="apply only these edit kinds (e.g. E1 E1b E2), in the usual order"
+    )
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    results = [run_size(n, a.work, a.runs, not a.no_hugo) for n in a.sizes]
+    only = set(a.edits) if a.edits else None
+    results = [run_size(n, a.work, a.runs, not a.no_hugo, only) for n in a.sizes]
     (a.work / "results.json").write_text(json.dumps(results, indent=2))
     print(table(results))
 

@@ -23,8 +23,10 @@ import orjson
 
 from ripple.site import content as _content  # noqa: F401 - registers the model's FIELDS
 from ripple.site.config import find_config, load_config
-from ripple.site.content import CONTENT_EXTS, Site, Source, build_site
+from ripple.site.content import _CACHED_FIELDS, CONTENT_EXTS, Page, Site, Source, build_site, derive_fields
 from ripple.site.errors import BuildError
+from ripple.site.fragments import Fragments, Row
+from ripple.site.fragments import row as fragment_row
 from ripple.site.sources import FileInfo, load_data, load_sources, parse_rows, read_source, scan, scan_changed
 from ripple.site.state import State, dumps, loads
 from ripple.site.tracking import (
@@ -62,6 +64,11 @@ class BuildResult:
     seconds: float
     next_change: datetime | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: how the page model was had: "unchanged" (no-op shortcut), "reused" (the previous build's,
+    #: from memory or the snapshot file, with edited pages swapped in) or "built"
+    model: str = ""
+    #: partials taken from the state instead of rendered (see fragments.py)
+    fragments_reused: int = 0
 
 
 _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
@@ -242,9 +249,13 @@ class _Model:
         now: datetime,
         order_digest: bytes,
         list_digests: dict[str, bytes],
+        hashes: dict[str, bytes],
         previous: _Model | None = None,
     ) -> None:
         self.key = key
+        #: content path (relative to content/) -> hash of the file version the model reflects; a
+        #: snapshot can be several builds old, so edits are found against these, not the state's
+        self.hashes = hashes
         self.data_sig = data_sig
         self.site = site
         self.sources = sources
@@ -289,6 +300,7 @@ class _Model:
                     "now": self.now,
                     "order_digest": self.order_digest,
                     "list_digests": self.list_digests,
+                    "hashes": self.hashes,
                     "specs": self.specs,
                 },
             )
@@ -311,6 +323,7 @@ class _Model:
             parts["now"],
             parts["order_digest"],
             parts["list_digests"],
+            parts["hashes"],
         )
         m.specs = parts["specs"]
         return m
@@ -392,18 +405,19 @@ class _Build:
                 seconds=time.perf_counter() - t0,
                 next_change=datetime.fromisoformat(nc.decode()) if nc else None,
                 timings=self.timings,
+                model="unchanged",
             )
 
         from ripple.site.render import ContentCache
         from ripple.site.templates import Templates
 
         stamp = b"" if full else (st.get_meta("model_stamp") or b"")
-        if self.previous_model is None and stamp:
+        config, config_bytes = load_config(self.src)
+        config_digest = digest_bytes(config_bytes)
+        if self.previous_model is None and stamp and self._snapshot_may_apply(files, prev_files, config_digest):
             # A new process: the last build's page model from its snapshot, if it is still the one
             # the state describes (see snapshot.py); _reuse then decides whether it applies.
             self.previous_model = _Model.load(st.path.parent / SNAPSHOT_FILE, stamp)
-        config, config_bytes = load_config(self.src)
-        config_digest = digest_bytes(config_bytes)
         order_digest = b""
         if ov:
             config = dataclasses.replace(config, **ov)
@@ -412,7 +426,7 @@ class _Build:
             p[len("content/") :] for p in files if p.startswith("content/") and p.endswith(CONTENT_EXTS)
         )
         model_key = (config_digest, tuple(sorted(ov.items())), content_paths)
-        reused = None if full else self._reuse(model_key, data_sig, files, prev_files)
+        reused = None if full else self._reuse(model_key, data_sig, files)
         if reused is not None:
             m, edited = reused
             site, sources = m.site, m.sources
@@ -435,7 +449,15 @@ class _Build:
                 if p.kind != "page"
             }
         self.model = _Model(
-            model_key, data_sig, site, sources, self.now, order_digest, list_digests, reused and reused[0]
+            model_key,
+            data_sig,
+            site,
+            sources,
+            self.now,
+            order_digest,
+            list_digests,
+            reused[0].hashes if reused else {rel: files["content/" + rel].hash for rel in sources},
+            reused and reused[0],
         )
         if reused is None:
             stamp = b""  # a new model: the snapshot on disk (if any) no longer describes it
@@ -524,6 +546,10 @@ class _Build:
                 if d != stored:
                     changed_ids[i] = d
         t = self._lap("verify", t)
+        # Partials kept from the last build, valid when none of the keys they read changed.
+        templates.fragments = (
+            Fragments(lambda: {}, frozenset()) if full else Fragments(st.fragments, frozenset(changed_ids), st.fragment)
+        )
 
         prev = {} if full and st.fresh else st.outputs()
         result = self._outputs(site, templates, site_proxy, prev, full, changed_ids, cc)
@@ -572,7 +598,8 @@ class _Build:
                         key_ids[kt[0]] = i
                         new_keys[i] = kt
                     ids_.append(i)
-                rows[path] = (o.hash, o.producer, orjson.dumps(sorted(ids_)), ",".join(sorted(o.flags)))
+                ids_.extend(o.ids)
+                rows[path] = (o.hash, o.producer, orjson.dumps(sorted(set(ids_))), ",".join(sorted(o.flags)))
                 continue
             for k, d in o.deps.items():
                 i = id_memo.get(k)
@@ -586,7 +613,11 @@ class _Build:
                         new_keys[i] = (text, d, *_classify(k))
                     id_memo[k] = i
                 ids_.append(i)
+            if o.ids:
+                ids_.extend(o.ids)
+                ids_ = list(set(ids_))
             rows[path] = (o.hash, o.producer, orjson.dumps(sorted(ids_)), ",".join(sorted(o.flags)))
+        frag_rows = _fragment_rows(templates.fragments, id_memo, key_ids)
         # Unreferenced keys are swept when the full id map was loaded anyway (a dead key is only
         # re-checked now and then, never wrong).
         dead: set[int] = set()
@@ -622,6 +653,7 @@ class _Build:
             dead_keys=dead,
             outputs=rows,
             deleted=stale,
+            fragments=frag_rows,
             reset=full,
         )
         self._lap("commit", t)
@@ -635,6 +667,8 @@ class _Build:
             seconds=time.perf_counter() - t0,
             next_change=site.next_change,
             timings=self.timings,
+            model="built" if reused is None else "reused",
+            fragments_reused=templates.fragments.hits if templates.fragments else 0,
         )
 
     def _unchanged(self, files: dict[str, FileInfo], prev: dict[str, Any], inputs: bytes) -> bool:
@@ -654,12 +688,39 @@ class _Build:
         nc = st.get_meta("next_change")
         return not nc or self.now < datetime.fromisoformat(nc.decode())
 
+    def _snapshot_may_apply(self, files: dict[str, FileInfo], prev: dict[str, Any], config_digest: bytes) -> bool:
+        """False when the snapshot surely cannot be reused (see :meth:`_reuse`), so a new process need
+        not load it (~0.25 s at 10k pages): the config or the set of content files changed, or a
+        changed file's front matter differs from its cached parse. Only a shortcut: True is always
+        safe, since _reuse checks everything again against the loaded model."""
+        if self.state.get_meta("config") != config_digest:
+            return False
+        moved = 0
+        for path, fi in files.items():
+            if not path.startswith("content/") or not path.endswith(CONTENT_EXTS):
+                continue
+            old = prev.get(path)
+            if old is None:
+                return False
+            if old[2] != fi.hash:
+                moved += 1
+                if moved > 50:
+                    return True  # many edits: let _reuse decide on the loaded model
+                parse = self.state.decoded_one(path, old[2])
+                if parse is not None:
+                    was, fm = parse[0], read_source(self.src, path[len("content/") :]).fm
+                    if any(k not in _FM_TEXT_ONLY for k in was.keys() | fm.keys() if was.get(k) != fm.get(k)):
+                        return False
+        return all(p in files for p in prev if p.startswith("content/") and p.endswith(CONTENT_EXTS))
+
     def _reuse(
-        self, key: tuple[Any, ...], data_sig: tuple[Any, ...], files: dict[str, FileInfo], prev: dict[str, Any]
+        self, key: tuple[Any, ...], data_sig: tuple[Any, ...], files: dict[str, FileInfo]
     ) -> tuple[_Model, dict[str, Source]] | None:
         """The previous build's page model, if this build's would be equal to it: same config and set
-        of content files, only bodies edited (front matter equal), and no publish or expiry date
-        passed since. Data files only feed ``site.data``, so a data edit swaps that in. Returns it
+        of content files, only bodies edited (front matter equal, or changed in title-like keys
+        only, see :func:`_patchable`), and no publish or expiry date passed since. Edits are found
+        against the file versions the model reflects (``m.hashes``), which for a snapshot can be
+        older than the last build. Data files only feed ``site.data``, so a data edit swaps that in. Returns it
         with the edited files' new parses (already swapped into the model's pages), or None: build
         the model anew."""
         m = self.previous_model
@@ -668,20 +729,32 @@ class _Build:
         if m.site.next_change is not None and self.now >= m.site.next_change:
             return None
         edited: dict[str, Source] = {}
+        patched: dict[str, Page] = {}
         for rel in m.sources:
             path = "content/" + rel
-            if prev.get(path, (0, 0, b""))[2] != files[path].hash:
+            if m.hashes.get(rel) != files[path].hash:
                 new = read_source(self.src, rel)
                 if new.fm != m.sources[rel].fm:
-                    return None
+                    tmp = _patchable(m, rel, new)
+                    if tmp is None:
+                        return None
+                    patched[rel] = tmp
                 edited[rel] = new
         for rel, new in edited.items():
             old = m.sources[rel]
-            # Derived fields depend on the front matter, path and config alone: all unchanged.
-            new.fields, new.fields_config = old.fields, old.fields_config
             m.sources[rel] = new
+            m.hashes[rel] = files["content/" + rel].hash
+            tmp = patched.get(rel)
+            if tmp is None:
+                # Derived fields depend on the front matter, path and config alone: all unchanged.
+                new.fields, new.fields_config = old.fields, old.fields_config
             for page in m.pages_of.get(rel, ()):
                 page.source = new
+                if tmp is not None:
+                    for f in _PATCHED:
+                        setattr(page, f, getattr(tmp, f))
+                    page.fm = new.fm
+                    page.skey = None
         if m.data_sig != data_sig:
             m.site.data = load_data(self.src, files)
             m.data_sig = data_sig
@@ -762,7 +835,7 @@ class _Build:
 
         def render(item: tuple[str, Producer]) -> tuple[Any, bytes | None]:
             path, prod = item
-            data, deps, flags = r.render(prod)
+            data, deps, flags, ids = r.render(prod)
             h = digest_bytes(data)
             row = prev.get(path)
             if self.progress:
@@ -770,7 +843,7 @@ class _Build:
                 if count[0] % 200 == 0:
                     self.progress(min(count[0], total), total)
             ps = producers.get(path) or orjson.dumps(prod).decode()
-            return _New(h, ps, deps, flags), (data if full or row is None or row.hash != h else None)
+            return _New(h, ps, deps, flags, ids), (data if full or row is None or row.hash != h else None)
 
         def weight(prod: Producer) -> float:
             # Rough relative costs, to split the work evenly between two processes.
@@ -845,6 +918,9 @@ class _Build:
         """``render`` over ``items`` in two processes; the child's outputs come back with their keys
         as JSON text (see :class:`_Remote`), and the markdown it rendered joins ``cc``."""
         before = set(cc.new)
+        fragments = cc.t.fragments
+        assert fragments is not None
+        frags_before = set(fragments.new)
 
         def child_result(results: list[tuple[_New, bytes | None]]) -> Any:
             local: dict[Key, int] = {}
@@ -858,10 +934,14 @@ class _Build:
                         j = local[k] = len(table)
                         table.append((orjson.dumps(k).decode(), d, *_classify(k)))
                     idx.append(j)
-                outs.append((o.hash, o.producer, sorted(o.flags), data, idx))
-            return table, outs, {pid: row for pid, row in cc.new.items() if pid not in before}
+                outs.append((o.hash, o.producer, sorted(o.flags), data, idx, sorted(o.ids)))
+            frags = []
+            for fid, (text, deps, ids) in fragments.new.items():
+                if fid not in frags_before:
+                    frags.append((fid, text, [local[k] for k in deps if k in local], len(deps), sorted(ids)))
+            return table, outs, {pid: row for pid, row in cc.new.items() if pid not in before}, frags
 
-        results, theirs, (table, outs, md) = parallel.split_map(
+        results, theirs, (table, outs, md, frags) = parallel.split_map(
             items,
             render,
             to_child=parallel.balance(weights),
@@ -869,8 +949,12 @@ class _Build:
             child_result=child_result,
             folder=self.state.path.parent,
         )
-        for i, (h, producer, flags, data, idx) in zip(theirs, outs, strict=True):
-            results[i] = (_Remote(h, producer, [table[j] for j in idx], set(flags)), data)
+        for i, (h, producer, flags, data, idx, ids) in zip(theirs, outs, strict=True):
+            results[i] = (_Remote(h, producer, [table[j] for j in idx], set(flags), ids), data)
+        for fid, text, idx, n, ids in frags:
+            # A fragment whose keys all reached the child's outputs (so they get ids); else not kept.
+            if fid not in fragments.new and len(idx) == n:
+                fragments.remote[fid] = (text, [table[j][0] for j in idx], ids)
         for pid, row in md.items():
             if pid not in cc.new:
                 cc.new[pid] = row
@@ -894,11 +978,55 @@ class _Build:
                 continue  # generated pages win over static files, as in Hugo
             ps = orjson.dumps(("static", path)).decode()
             row = prev.get(rel)
-            o = _New(fi.hash, ps, {}, set())
+            o = _New(fi.hash, ps, {}, set(), set())
             extra[rel] = o
             if full or row is None or row.hash != fi.hash:
                 to_write[rel] = (self.src / path).read_bytes()
         return extra
+
+
+#: Front matter keys whose edit leaves the page model's structure alone (which pages exist, their
+#: URLs, lists and order), so the previous model can take the page's new fields in place.
+_FM_TEXT_ONLY = frozenset({"title", "linktitle", "description", "summary"})
+#: the page fields such an edit can change (every other derived field must come out equal)
+_PATCHED = ("title", "link_title", "description", "params")
+
+
+def _patchable(m: _Model, rel: str, new: Source) -> Page | None:
+    """For a file whose front matter changed only in :data:`_FM_TEXT_ONLY` keys, its page with the
+    new fields (not yet in the model; ``new.fields`` set), if putting them into the previous model
+    gives the model a rebuild would: one published regular page, the same fields but titles and
+    description, no menu entry (named after the title) and no page sharing its weight and date (the
+    link title would decide their order). Else None: rebuild the model."""
+    old = m.sources[rel]
+    keys = old.fm.keys() | new.fm.keys()
+    if any(k not in _FM_TEXT_ONLY for k in keys if old.fm.get(k) != new.fm.get(k)):
+        return None
+    pages = m.pages_of.get(rel, ())
+    if len(pages) != 1 or pages[0].kind != "page" or pages[0].menus_fm is not None:
+        return None
+    page = pages[0]
+    tmp = Page(m.site, "page", page.id, page.path, new)
+    try:
+        derive_fields(tmp, new, m.site.config, m.key[0])
+    except BuildError:
+        return None  # reported by the rebuild
+    for f in _CACHED_FIELDS:
+        if f not in _PATCHED and getattr(tmp, f) != getattr(page, f):
+            return None
+    if tmp.link_title != page.link_title:
+        # Lists mix regular pages with sections (a branch's .pages); a section's date is its newest
+        # page's, so the page's own ancestors tie with it harmlessly (never in one list with it).
+        k = page.sort_key()[:3]
+        ancestors = set()
+        a = page.parent
+        while a is not None:
+            ancestors.add(id(a))
+            a = a.parent
+        for q in m.site.pages:
+            if q.kind in ("page", "section") and q is not page and id(q) not in ancestors and q.sort_key()[:3] == k:
+                return None
+    return tmp
 
 
 #: Page fields computed from the page's own file and the config alone (get_terms too: a term page
@@ -983,6 +1111,7 @@ class _New:
     producer: str
     deps: dict[Key, bytes]
     flags: set[str]
+    ids: set[int]  # ids of stored keys read through cached fragments
 
 
 @dataclass(slots=True)
@@ -993,17 +1122,60 @@ class _Remote:
     producer: str
     keys: list[tuple[str, bytes, str, int]]
     flags: set[str]
+    ids: list[int]
+
+
+def _fragment_rows(frags: Fragments | None, id_memo: dict[Key, int], key_ids: dict[str, int]) -> dict[str, Row]:
+    """The fragments this build rendered, with their keys as ids. A fragment with a key that has no
+    id (read only inside rendered markdown, so no output recorded it) is not kept."""
+    rows: dict[str, Row] = {}
+    if frags is None:
+        return rows
+    for fid, (text, deps, ids) in frags.new.items():
+        got = set(ids)
+        for k in deps:
+            i = id_memo.get(k)
+            if i is None:
+                i = key_ids.get(orjson.dumps(k).decode())
+                if i is None:
+                    break
+            got.add(i)
+        else:
+            rows[fid] = fragment_row(fid, text, sorted(got))
+    for fid, (text, texts, ids) in frags.remote.items():
+        got = set(ids)
+        for kt in texts:
+            i = key_ids.get(kt)
+            if i is None:
+                break
+            got.add(i)
+        else:
+            rows[fid] = fragment_row(fid, text, sorted(got))
+    return rows
 
 
 def _write_all(out: Path, files: dict[str, bytes]) -> None:
     # No temp-file-and-rename: the state is marked dirty first, so an interrupted write makes the
     # next build a full one that rewrites every output.
-    dirs = sorted({os.path.dirname(p) for p in files})
-    for d in dirs:
-        os.makedirs(out / d, exist_ok=True)
+    # Plain string paths and file descriptors: at 15k files a Path and a buffered file object per
+    # output cost about a third of the writing CPU time.
+    root = os.fspath(out) + os.sep
+    made: set[str] = set()
+    for path in files:
+        d = os.path.dirname(path)
+        if d not in made:
+            made.add(d)
+            os.makedirs(root + d, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
     for path in sorted(files):
-        with open(out / path, "wb") as f:
-            f.write(files[path])
+        data = files[path]
+        fd = os.open(root + path, flags, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
 
 def _remove(out: Path, rel: str) -> None:

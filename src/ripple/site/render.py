@@ -130,14 +130,15 @@ class OutputRenderer:
     def page_proxy(self, p: Page) -> Tracked:
         return Tracked(("p", p.id), p)
 
-    def render(self, prod: Producer) -> tuple[bytes, dict[Key, bytes], set[str]]:
-        """Render an output. Raises :class:`BuildError` (template errors, missing layouts)."""
+    def render(self, prod: Producer) -> tuple[bytes, dict[Key, bytes], set[str], set[int]]:
+        """Render an output: its bytes, the keys it read, its flags and the ids of stored keys it
+        read through cached fragments. Raises :class:`BuildError` (template errors, missing layouts)."""
         rec = TRACKER.push()
         try:
             text = self._render(prod)
         finally:
             TRACKER.pop()
-        return text.encode("utf-8"), rec.deps, rec.flags
+        return text.encode("utf-8"), rec.deps, rec.flags, rec.ids  # type: ignore[return-value]
 
     def _need(self, candidates: list[str], p: Page | None, what: str) -> str:
         name = self.t.lookup(candidates)
@@ -268,7 +269,7 @@ class ContentCache:
         assert src is not None
         if src.body is None:
             src.body = read_source(self.src, src.path).body
-        rec = TRACKER.push()
+        rec = TRACKER.push(ids=False)  # the content cache stores keys, not key ids
         try:
             page = Tracked(("p", p.id), p)
             site = self.t.site

@@ -18,7 +18,7 @@ from typing import Any
 from ripple.site.content import Page, Site
 from ripple.site.tracking import PageSeq
 
-_FORMAT = 1
+_FORMAT = 2
 
 #: slots holding one page, or a list of pages: stored as indexes into the page list
 _REFS = ("parent", "prev", "next", "prev_in_section", "next_in_section")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ CREATE TABLE IF NOT EXISTS parsed (path TEXT PRIMARY KEY, hash BLOB, data BLOB);
 CREATE TABLE IF NOT EXISTS content (id TEXT PRIMARY KEY, fhash BLOB, env BLOB, deps BLOB, data BLOB);
 CREATE TABLE IF NOT EXISTS keys (id INTEGER PRIMARY KEY, key TEXT UNIQUE, digest BLOB, root TEXT, cls INTEGER);
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, hash BLOB, producer TEXT, deps BLOB, flags TEXT);
+CREATE TABLE IF NOT EXISTS fragments (id TEXT PRIMARY KEY, text TEXT, deps BLOB, sum BLOB);
 """
 
 
@@ -65,7 +67,7 @@ class State:
             v = self.get_meta("schema")
             if v is not None and int(v) < SCHEMA_VERSION:
                 # An older layout: start over (the next build is a full one).
-                for table in ("meta", "files", "parsed", "content", "keys", "outputs"):
+                for table in ("meta", "files", "parsed", "content", "keys", "outputs", "fragments"):
                     self.db.execute(f"DROP TABLE IF EXISTS {table}")
                 self.db.executescript(_SCHEMA)
                 v = None
@@ -155,6 +157,18 @@ class State:
             hit = self._parsed[path] = (hit[0], loads(hit[1]))  # type: ignore[index]
         return hit[1]
 
+    def decoded_one(self, path: str, fhash: bytes) -> Any | None:
+        """As :meth:`decoded`, reading only this row when the table is not in memory."""
+        if self._parsed is not None:
+            return self.decoded(path, fhash)
+        row = self.db.execute("SELECT hash, data FROM parsed WHERE path=?", (path,)).fetchone()
+        if row is None or row[0] != fhash:
+            return None
+        try:
+            return loads(row[1])
+        except Exception:  # a damaged row is only a missed shortcut
+            return None
+
     def content_entry(self, pid: str) -> tuple[bytes, bytes, bytes, bytes] | None:
         row = self.db.execute("SELECT fhash, env, deps, data FROM content WHERE id=?", (pid,)).fetchone()
         return tuple(row) if row else None  # type: ignore[return-value]
@@ -209,6 +223,14 @@ class State:
             }
         return self._outputs
 
+    def fragments(self) -> dict[str, tuple[str, bytes, bytes]]:
+        """Stored partial renders: fragment id -> (text, orjson list of the key ids it read, checksum)."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute("SELECT id, text, deps, sum FROM fragments")}
+
+    def fragment(self, fid: str) -> tuple[str, bytes, bytes] | None:
+        row = self.db.execute("SELECT text, deps, sum FROM fragments WHERE id=?", (fid,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
     def output_count(self) -> int:
         if self._outputs is not None:
             return len(self._outputs)
@@ -251,6 +273,7 @@ class State:
         dead_keys: set[int],
         outputs: dict[str, tuple[bytes, str, bytes, str]],
         deleted: list[str],
+        fragments: dict[str, tuple[str, bytes, bytes]] | None = None,
         reset: bool = False,
     ) -> None:
         """Write the new state in one transaction (``reset``: replace everything, for full builds).
@@ -261,7 +284,7 @@ class State:
         try:
             db.execute("BEGIN")
             if reset:
-                for table in ("files", "parsed", "content", "keys", "outputs"):
+                for table in ("files", "parsed", "content", "keys", "outputs", "fragments"):
                     db.execute(f"DELETE FROM {table}")
                 self._content_ids = set()
                 self._with_deps = set()
@@ -298,6 +321,25 @@ class State:
             )
             db.executemany("UPDATE keys SET digest=? WHERE id=?", [(d, i) for i, d in changed_keys.items()])
             db.executemany("DELETE FROM keys WHERE id=?", [(i,) for i in dead_keys])
+            # A fragment naming a dropped key goes with it (its id could later name another key), and
+            # so does one naming a key whose digest changed, unless this build rendered it again: no
+            # later build would see that key as changed, and the fragment is stale.
+            gone = dead_keys | changed_keys.keys()
+            if gone:
+                named = _namer(gone)
+                db.executemany(
+                    "DELETE FROM fragments WHERE id=?",
+                    [
+                        (r[0],)
+                        for r in db.execute("SELECT id, deps FROM fragments")
+                        if (not fragments or r[0] not in fragments) and named(r[1])
+                    ],
+                )
+            if fragments:
+                db.executemany(
+                    "INSERT OR REPLACE INTO fragments VALUES (?, ?, ?, ?)",
+                    [(k, *v) for k, v in fragments.items() if not dead_keys or not _names_any(v[1], dead_keys)],
+                )
             db.executemany("DELETE FROM outputs WHERE path=?", [(p,) for p in deleted])
             db.executemany(
                 "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)", [(p, *v) for p, v in outputs.items()]
@@ -348,6 +390,29 @@ class State:
             for p, v in outputs.items():
                 self._outputs[p] = OutputRow(*v)
         self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
+
+
+def _names_any(blob: bytes, ids: set[int]) -> bool:
+    try:
+        got = orjson.loads(blob)
+        return type(got) is not list or not ids.isdisjoint(got)
+    except (orjson.JSONDecodeError, TypeError):
+        return True  # unreadable: drop it
+
+
+def _namer(ids: set[int]) -> Any:
+    """``blob -> bool``: whether an orjson id list (``[1,2,3]``) names one of ``ids`` (or is not
+    readable). With few ids, a regex rules out most rows without decoding them."""
+    if len(ids) > 256:
+        return lambda blob: _names_any(blob, ids)
+    search = re.compile(rb"[\[,](?:" + b"|".join(str(i).encode() for i in sorted(ids)) + rb")[,\]]").search
+
+    def named(blob: Any) -> bool:
+        if type(blob) is not bytes or not blob.startswith(b"[") or not blob.endswith(b"]"):
+            return True
+        return search(blob) is not None
+
+    return named
 
 
 def dumps(v: Any) -> bytes:

@@ -17,6 +17,7 @@ import orjson
 from markupsafe import Markup
 
 from ripple.site.errors import BuildError
+from ripple.site.fragments import Fragments, fragment_id
 from ripple.site.layouts import DEFAULTS_DIR, INTERNAL, internal_templates
 from ripple.site.tracking import MISSING_DIGEST, TRACKER, Key, Tracked, TrackedMap, wrap
 
@@ -131,7 +132,10 @@ class Templates:
         self.env = env
         self.site = site_proxy
         self.config = config
-        self.partial_memo: dict[tuple[Any, ...], tuple[Markup, dict[Key, bytes]]] = {}
+        #: (template, argument) -> (output, keys read, ids of stored keys read via fragments)
+        self.partial_memo: dict[tuple[Any, ...], tuple[Markup, dict[Key, bytes], Any]] = {}
+        #: partials kept from earlier builds (set by the build when it has a state to keep them in)
+        self.fragments: Fragments | None = None
         env.globals.update(site=site_proxy, partial=self.partial, now=None)
         env.filters.update(FILTERS)
         env.filters["abs_url"] = self._abs_url
@@ -180,10 +184,21 @@ class Templates:
         tname = name if name.startswith(INTERNAL) else "partials/" + name
         ck = _ctx_key(context)
         memo_key = (tname, ck) if ck is not None else None
-        if memo_key is not None and memo_key in self.partial_memo:
-            out, deps = self.partial_memo[memo_key]
-            TRACKER.merge(deps)
-            return out
+        takes_ids = TRACKER.takes_ids()
+        if memo_key is not None:
+            hit = self.partial_memo.get(memo_key)
+            if hit is not None and (takes_ids or not hit[2]):
+                TRACKER.merge(hit[1], hit[2])
+                return hit[0]
+        frags = self.fragments
+        fid = fragment_id(tname, ck) if frags is not None and memo_key is not None else None
+        if fid is not None and takes_ids:
+            stored = frags.get(fid)  # type: ignore[union-attr]
+            if stored is not None:
+                out = Markup(stored[0])
+                self.partial_memo[memo_key] = (out, {}, stored[1])  # type: ignore[index]
+                TRACKER.merge({}, stored[1])
+                return out
         TRACKER.push()
         try:
             if not self.exists(tname):
@@ -194,9 +209,12 @@ class Templates:
             out = Markup(self.env.get_template(tname).render(ctx))
         finally:
             rec = TRACKER.pop()
+        ids = rec.ids or ()
         if memo_key is not None:
-            self.partial_memo[memo_key] = (out, rec.deps)
-        TRACKER.merge(rec.deps)
+            self.partial_memo[memo_key] = (out, rec.deps, ids)
+        if fid is not None:
+            frags.add(fid, str(out), rec.deps, set(ids))  # type: ignore[union-attr]
+        TRACKER.merge(rec.deps, ids)
         return out
 
     def _abs_url(self, path: str) -> str:

@@ -15,7 +15,7 @@ never disagree.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -164,11 +164,14 @@ def digest_bytes(data: bytes) -> bytes:
 class Recorder:
     """Collects ``key -> digest`` for one render (an output, a partial, a page's content)."""
 
-    __slots__ = ("deps", "flags")
+    __slots__ = ("deps", "flags", "ids")
 
-    def __init__(self) -> None:
+    def __init__(self, ids: bool = True) -> None:
         self.deps: dict[Key, bytes] = {}
         self.flags: set[str] = set()
+        #: ids of stored keys read through a cached fragment (see fragments.py); None for a
+        #: recording that can only hold keys (rendered markdown, whose cache stores keys)
+        self.ids: set[int] | None = set() if ids else None
 
 
 class Tracker:
@@ -181,8 +184,8 @@ class Tracker:
         self.stack: list[Recorder] = []
         self.memo: dict[Key, bytes] = {}
 
-    def push(self) -> Recorder:
-        rec = Recorder()
+    def push(self, ids: bool = True) -> Recorder:
+        rec = Recorder(ids)
         self.stack.append(rec)
         return rec
 
@@ -202,9 +205,17 @@ class Tracker:
         if self.stack:
             self.stack[-1].deps[key] = d
 
-    def merge(self, deps: dict[Key, bytes]) -> None:
+    def merge(self, deps: dict[Key, bytes], ids: Iterable[int] = ()) -> None:
+        """Add a finished recording's reads (``ids``: only where :meth:`takes_ids`)."""
         if self.stack:
-            self.stack[-1].deps.update(deps)
+            top = self.stack[-1]
+            top.deps.update(deps)
+            if ids:
+                top.ids.update(ids)  # type: ignore[union-attr]
+
+    def takes_ids(self) -> bool:
+        """Whether every open recording can hold stored key ids (none is rendered markdown's)."""
+        return all(r.ids is not None for r in self.stack)
 
     def flag(self, name: str) -> None:
         if self.stack:
