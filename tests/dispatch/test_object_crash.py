@@ -8,16 +8,14 @@ import base64
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 import zlib
-from pathlib import Path
+
+from platform_kills import kill_repeatedly, start
 
 import ripple
 from ripple.dispatch.dispatcher import DIRECT_PAGE
 
-RIPPLE = str(Path(sys.executable).parent / "ripple")
 KILLS = int(os.environ.get("RIPPLE_PLATFORM_KILLS", "20"))
 SEED = int(os.environ.get("RIPPLE_CRASH_SEED", "20261128"))
 APP = """
@@ -48,11 +46,6 @@ def deliveries(c) -> list[str]:
     return out
 
 
-def start(tmp_path, state):
-    return subprocess.Popen([RIPPLE, "--state", str(state), "serve", "--no-http"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-
-
 def test_object_delivery_survives_sigkill_without_losing_an_event(tmp_path):
     rng = random.Random(SEED)
     (tmp_path / "app.py").write_text(APP)
@@ -74,27 +67,14 @@ def test_object_delivery_survives_sigkill_without_losing_an_event(tmp_path):
                 continue
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-        kills = progressed = 0
-        while kills < KILLS or progressed < KILLS // 2:
-            assert kills < 4 * KILLS, f"only {progressed} of {kills} kills landed mid-delivery"
-            before = len(deliveries(c))
-            proc = start(tmp_path, state)
-            for _ in range(rng.randint(40, 120)):  # writes go on while it starts and delivers
+
+        def write() -> None:
+            for _ in range(rng.randint(40, 120)):
                 keys.append(f"in/{len(keys):05d}")
                 uploads.put(keys[-1], b"x")
-            if kills % 4 == 3:
-                time.sleep(rng.uniform(0.05, 1.0))  # a kill during start-up
-            else:
-                ready = time.monotonic() + 60
-                pos = c.log.latest(["stream:deliveries"])
-                while len(deliveries(c)) == before and time.monotonic() < ready:
-                    c.log.wait(pos, 1.0, sources=["stream:deliveries"])
-                    pos = c.log.latest(["stream:deliveries"])
-                time.sleep(rng.uniform(0.0, 0.3))  # mid-step: delivered, acknowledged or not
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
-            kills += 1
-            progressed += len(deliveries(c)) > before
+
+        # Up to 0.3 s after a delivery: mid-step, delivered, acknowledged or not.
+        kills, progressed = kill_repeatedly(tmp_path, state, c, rng, KILLS, lambda: len(deliveries(c)), write, 0.3)
         proc = start(tmp_path, state)  # a last run delivers what is left (retries included)
         try:
             deadline = time.monotonic() + 120

@@ -8,14 +8,12 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
+
+from platform_kills import kill_repeatedly, start
 
 import ripple
 
-RIPPLE = str(Path(sys.executable).parent / "ripple")
 KILLS = int(os.environ.get("RIPPLE_PLATFORM_KILLS", "20"))
 SEED = int(os.environ.get("RIPPLE_CRASH_SEED", "20261127"))
 BATCH = 20
@@ -46,11 +44,6 @@ def deliveries(c):
     return out
 
 
-def start(tmp_path, state):
-    return subprocess.Popen([RIPPLE, "--state", str(state), "serve", "--no-http"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-
-
 def test_platform_survives_sigkill_without_losing_or_reordering(tmp_path):
     rng = random.Random(SEED)
     (tmp_path / "app.py").write_text(APP)
@@ -59,14 +52,10 @@ def test_platform_survives_sigkill_without_losing_or_reordering(tmp_path):
     with ripple.connect(state) as c:
         c.create_stream("input", shards=2)
         c.create_stream("deliveries", shards=1)
-        written = kills = progressed = 0
-        # Kill at least KILLS times, and keep going (up to a bound) until at least half of the
-        # target kills landed while records were being delivered: a kill during start-up proves less.
-        while kills < KILLS or progressed < KILLS // 2:
-            assert kills < 4 * KILLS, f"only {progressed} of {kills} kills landed mid-delivery"
-            before = len(deliveries(c))
-            proc = start(tmp_path, state)
-            # Keep writing while it runs, so kills land mid-batch, mid-checkpoint, mid-startup.
+        written = 0
+
+        def write() -> None:
+            nonlocal written
             for _ in range(rng.randint(8, 14)):
                 batch = []
                 for _ in range(25):
@@ -75,21 +64,8 @@ def test_platform_survives_sigkill_without_losing_or_reordering(tmp_path):
                     batch.append((json.dumps({"k": k, "v": counters[k]}).encode(), k))
                     written += 1
                 c.stream("input").put_many(batch)
-            if kills % 4 == 3:
-                time.sleep(rng.uniform(0.05, 1.0))  # a kill during start-up
-            else:
-                # Once it delivers (start-up takes ~1 s idle, several on a loaded machine), a random
-                # moment of the delivery: mid-batch, mid-checkpoint.
-                ready = time.monotonic() + 60
-                pos = c.log.latest(["stream:deliveries"])
-                while len(deliveries(c)) == before and time.monotonic() < ready:
-                    c.log.wait(pos, 1.0, sources=["stream:deliveries"])
-                    pos = c.log.latest(["stream:deliveries"])
-                time.sleep(rng.uniform(0.0, 0.6))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
-            kills += 1
-            progressed += len(deliveries(c)) > before
+
+        kills, progressed = kill_repeatedly(tmp_path, state, c, rng, KILLS, lambda: len(deliveries(c)), write, 0.6)
         # A last run delivers what is left; wait on the log, not the clock.
         proc = start(tmp_path, state)
         try:
