@@ -395,7 +395,7 @@ class EmbeddedTables(TableStore):
             base = dict(old) if old is not None else dict(key)
             new = upd.apply(base) if upd is not None else base
             new = vals.normalize_item(new)
-            self._write(con, [(t, hk, rk, t.keys_json(key), old_raw, _encode(new))])
+            self._write(con, [(t, hk, rk, t.keys_json(key), old_raw, codec.encode_item(new))])
         if return_values == "ALL_OLD":
             return old
         if return_values == "ALL_NEW":
@@ -619,14 +619,6 @@ class EmbeddedTables(TableStore):
             [x for k in keys for x in k],
         ).fetchall()
         return {(tid, hk, rk): item for tid, hk, rk, item in rows}
-
-
-def _encode(item: dict[str, Any]) -> bytes:
-    """A normalized item (an update's result) as canonical attribute-value JSON; see :mod:`ripple.store.codec`."""
-    raw = codec.dumps_av(vals.item_to_av(item, normalized=True))
-    if len(raw) > vals.MAX_ITEM_SIZE:
-        vals.check_item_size(item)
-    return raw
 
 
 def _decode(raw: bytes, proj: Any) -> dict[str, Any]:

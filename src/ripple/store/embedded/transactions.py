@@ -75,8 +75,6 @@ def transact_write(tables: EmbeddedTables, actions: Sequence[Mapping[str, Any]])
     actions, two actions on one item, over 4 MB), NotFound (a table), ItemTooLarge, or
     TransactionCanceled with one reason per action when a condition fails; nothing is written
     in any of those cases."""
-    from ripple.store.embedded.tables import _encode
-
     if not isinstance(actions, Sequence) or isinstance(actions, str | bytes):
         raise ValidationError("transact_write takes a list of actions")
     if not 1 <= len(actions) <= MAX_ACTIONS:
@@ -129,6 +127,6 @@ def transact_write(tables: EmbeddedTables, actions: Sequence[Mapping[str, Any]])
             else:
                 old = tables._old_item(old_raw, True)
                 base = dict(old) if old is not None else dict(a.body)
-                new_raw = _encode(vals.normalize_item(a.upd.apply(base)))
+                new_raw = codec.encode_item(vals.normalize_item(a.upd.apply(base)))
             changes.append((t, hk, rk, record_keys, old_raw, new_raw))
         tables._write(con, changes)
