@@ -103,16 +103,16 @@ class _Table:
             keys = codec.encode_keys(item, self.key_names)
             if keys is not None:
                 return hk, rk, keys
-        # Anything but plain str or int keys, or no compiled codec: the checked path, which names errors.
-        av = vals.item_to_av_checked(item)
+        # Anything but plain str or int keys, or no compiled codec: the checked path, which names
+        # errors. Only the key attributes are converted (the item was validated whole already).
         try:
-            keys_av = {k: av[k] for k in self.key_names}
+            keys_av = {k: vals.item_to_av_checked({k: item[k]})[k] for k in self.key_names}
         except KeyError as e:
             raise ValidationError(
                 f"One or more parameter values were invalid: Missing the key {e.args[0]} in the item"
             ) from None
         if hk is None or rk is None:
-            hk, rk = self.encode(self.keys_from_av(av), exact=False)
+            hk, rk = self.encode(self.keys_from_av(keys_av), exact=False)
         return hk, rk, orjson.dumps(keys_av)
 
     def keys_json(self, keys: Mapping[str, Any]) -> bytes:
