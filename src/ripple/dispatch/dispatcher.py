@@ -47,36 +47,68 @@ ASYNC_PAYLOAD_BYTES = 1024 * 1024 - 1024  # an asynchronous invocation's limit, 
 
 
 class Invoker(Protocol):
-    """``payload`` is the event's JSON as ``orjson.Fragment`` (ripple built it: no need to parse it)."""
+    """``payload`` is the event's JSON as ``orjson.Fragment`` (ripple built it: no need to parse it).
+
+    An invoker may also have ``all(calls, done, parallel)``: run ``calls`` (``(function, event
+    JSON, trigger, hops)``, asynchronous) up to ``parallel`` at once, reporting each one's Response
+    with ``done(index, response)`` as it ends. The dispatcher then runs a step's asynchronous events
+    from its own thread through it, instead of a thread per running event."""
 
     def __call__(
         self, function: str, payload: orjson.Fragment, *, asynchronous: bool, trigger: str, hops: int
     ) -> Response: ...
 
 
-def pool_invoker(pool: Any) -> Invoker:
+AsyncCall = tuple[str, bytes, str, int]
+
+
+class PoolInvoker:
     """Invoke through a :class:`ripple.runtime.pool.Pool`. Asynchronous events wait for a free slot
     (Lambda's internal queue); synchronous batches report a throttle instead, which costs no attempt."""
 
-    def invoke(function: str, payload: orjson.Fragment, *, asynchronous: bool, trigger: str, hops: int) -> Response:
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def __call__(
+        self, function: str, payload: orjson.Fragment, *, asynchronous: bool, trigger: str, hops: int
+    ) -> Response:
         try:
-            r = pool.invoke(
+            r = self._pool.invoke(
                 function,
                 payload,
                 invocation_type="Event" if asynchronous else "RequestResponse",
                 trigger=trigger,
                 chain_hops=hops,
             )
-        except TooManyRequests:
-            return Response(None, None, throttled=True)
         except RippleError as e:
-            # The invocation itself was refused (payload too large, function gone, no sandbox):
-            # a failed attempt like any other, so it is retried and ends as a dead letter, never
-            # an exception that stops the platform.
-            return Response("Unhandled", {"errorMessage": str(e), "errorType": e.code})
-        return Response(r.function_error, r.json(), request_id=r.request_id)
+            return _refused(e)
+        return Response(r.function_error, r.json(), request_id=r.request_id, duration_ms=r.duration_ms)
 
-    return invoke
+    def all(self, calls: Sequence[AsyncCall], done: Callable[[int, Response], None], parallel: int) -> None:
+        """Run asynchronous ``calls`` through the pool's one-thread loop (``Pool.invoke_all``)."""
+        from ripple.runtime.burst import Call
+
+        def landed(i: int, r: Any) -> None:
+            if isinstance(r, RippleError):
+                done(i, _refused(r))
+            else:
+                done(i, Response(r.function_error, r.json(), request_id=r.request_id, duration_ms=r.duration_ms))
+
+        self._pool.invoke_all([Call(*c) for c in calls], landed, parallel=parallel)
+
+
+def _refused(e: RippleError) -> Response:
+    if isinstance(e, TooManyRequests):
+        return Response(None, None, throttled=True)
+    # The invocation itself was refused (payload too large, function gone, no sandbox): a failed
+    # attempt like any other, so it is retried and ends as a dead letter, never an exception that
+    # stops the platform.
+    return Response("Unhandled", {"errorMessage": str(e), "errorType": e.code})
+
+
+def pool_invoker(pool: Any) -> PoolInvoker:
+    """The invoker that runs functions in ``pool``'s sandboxes."""
+    return PoolInvoker(pool)
 
 
 @dataclass
@@ -186,7 +218,8 @@ class Dispatcher:
         now = self._clock()
         seen = self._log.latest()
         work = timer = INF
-        tasks: list[Callable[[], float]] = []
+        lanes: list[Callable[[], float]] = []
+        arrivals: list[tuple[Trigger, QueueItem]] = []
         newest: dict[str, int] = {}  # per source, read once per step
         for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
             if t.polled:
@@ -195,7 +228,7 @@ class Dispatcher:
                 src = t.log_source
                 if src not in newest:
                     newest[src] = self._log.latest([src])
-                tasks += [
+                lanes += [
                     functools.partial(self._poll_lane, t, lane, runner, now)
                     for lane, runner in self._lanes_of(t)
                     if not runner.idle(newest[src])
@@ -205,24 +238,29 @@ class Dispatcher:
             elif t.kind != "invoke":
                 wake, fresh = self._intake(t, now)
                 work = min(work, wake)
-                tasks += [functools.partial(self._run_async, t, item, now) for item in fresh]
-            tasks += [functools.partial(self._run_async, t, item, now) for item in self._queue.due(t.name, now)]
+                arrivals += [(t, item) for item in fresh]
+            arrivals += [(t, item) for item in self._queue.due(t.name, now)]
         completed = False
         try:
-            if self._executor is not None and len(tasks) > 1:
-                # Lanes and queued events are independent: each lane keeps its own order, and async
-                # events have none, so they run side by side in the pool's sandboxes. Each thread
-                # takes tasks from one shared iterator (a list iterator's next is atomic), so a step
-                # costs a future per thread, not one per event.
-                pending = iter(tasks)
+            runs = []
+            if self._executor is not None and (len(lanes) > 1 or (lanes and arrivals)):
+                # Lanes are independent (each keeps its own order): they run side by side on the
+                # executor's threads while this thread runs the asynchronous events, which have no
+                # order. Each thread takes lanes from one shared iterator (a list iterator's next
+                # is atomic), so a step costs a future per thread, not one per lane.
+                pending = iter(lanes)
                 runs = [
                     self._executor.submit(lambda: [task() for task in pending])
-                    for _ in range(min(self._workers, len(tasks)))
+                    for _ in range(min(self._workers, len(lanes)))
                 ]
-                wait(runs)  # all of them, also when one raised: no task outlives its step
-                wakes = [w for run in runs for w in run.result()]
+                wakes = []
             else:
-                wakes = [task() for task in tasks]
+                wakes = [task() for task in lanes]
+            try:
+                self._deliver_all(arrivals)
+            finally:
+                wait(runs)  # all of them, also when one raised: no task outlives its step
+            wakes += [w for run in runs for w in run.result()]
             completed = True
         finally:
             self._acknowledge(completed)
@@ -456,20 +494,37 @@ class Dispatcher:
             return {**record, "EventSubscriptionArn": f"{record['Sns']['TopicArn']}:{_subscription(t)}"}
         return record
 
-    def _run_async(self, t: Trigger, item: QueueItem, now: float) -> float:
-        self._deliver(t, item, self._clock())
-        return INF
+    def _deliver_all(self, arrivals: list[tuple[Trigger, QueueItem]]) -> None:
+        """Invoke a step's asynchronous events, up to ``workers`` at once, and settle each one as it
+        ends: acknowledged at the step's end, queued for its retry, or failed."""
+        if not arrivals:
+            return
+        now = self._clock()
+        batch: list[tuple[Trigger, AsyncOptions, QueueItem]] = []
+        for t, item in arrivals:
+            opts = t.options if isinstance(t.options, AsyncOptions) else AsyncOptions()
+            if item.hops > MAX_CHAIN_HOPS:
+                self._fail(t, opts, item, "RecursiveInvocationDetected", None, now)
+            elif now - item.enqueued > opts.max_event_age_s:
+                self._fail(t, opts, item, "EventAgeExceeded", None, now)
+            else:
+                batch.append((t, opts, item))
+        invoke_all = getattr(self._invoke, "all", None)
+        if invoke_all is not None:
+            calls = [(t.function, item.event, t.name, item.hops) for t, _, item in batch]
+            invoke_all(calls, lambda i, resp: self._settle(*batch[i], resp), self._workers)
+            return
+        for t, opts, item in batch:
+            started = time.perf_counter()
+            resp = self._invoke(
+                t.function, orjson.Fragment(item.event), asynchronous=True, trigger=t.name, hops=item.hops
+            )
+            self._settle(t, opts, item, resp, started)
 
-    def _deliver(self, t: Trigger, item: QueueItem, now: float) -> None:
-        opts = t.options if isinstance(t.options, AsyncOptions) else AsyncOptions()
-        if item.hops > MAX_CHAIN_HOPS:
-            self._fail(t, opts, item, "RecursiveInvocationDetected", None, now)
-            return
-        if now - item.enqueued > opts.max_event_age_s:
-            self._fail(t, opts, item, "EventAgeExceeded", None, now)
-            return
-        started = time.perf_counter()
-        resp = self._invoke(t.function, orjson.Fragment(item.event), asynchronous=True, trigger=t.name, hops=item.hops)
+    def _settle(
+        self, t: Trigger, opts: AsyncOptions, item: QueueItem, resp: Response, started: float | None = None
+    ) -> None:
+        now = self._clock()
         if item.records is not None:
             records = item.records
         else:
@@ -529,13 +584,16 @@ class Dispatcher:
             for trigger, position in advance.items():
                 self._save(con, trigger, "", position)
 
-    def _delivered(self, t: Trigger, resp: Response, records: int, started: float) -> None:
+    def _delivered(self, t: Trigger, resp: Response, records: int, started: float | None = None) -> None:
         if self._on_delivery is not None and not resp.throttled:
             ok = resp.function_error is None
             error = None
             if not ok and isinstance(resp.payload, dict):
                 error = resp.payload.get("errorType")
-            duration = (time.perf_counter() - started) * 1000
+            if resp.duration_ms is not None:
+                duration = resp.duration_ms
+            else:
+                duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
             self._on_delivery(Delivery(t.name, t.function, ok, records, self._clock(), duration, error))
 
     # -- destinations -----------------------------------------------------------------------------

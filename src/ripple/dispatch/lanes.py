@@ -48,6 +48,7 @@ class Response:
     payload: Any  # decoded JSON response (or the error object)
     throttled: bool = False  # no concurrency was free: nothing ran, and it is no attempt
     request_id: str = ""
+    duration_ms: float | None = None  # the invocation's wall time, when the invoker measured it
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,31 @@ class LogCapture:
         self.dropped = 0
         self._partial = b""
         self.lines: list[str] = []
+        self._held: list[bytes] | None = None
+        self._held_bytes = 0
+
+    def hold(self) -> None:
+        """Keep output fed from now on until :meth:`release`: an invocation queued behind another
+        may write before its START line is logged."""
+        if self._held is None:
+            self._held, self._held_bytes = [], 0
+
+    def release(self) -> None:
+        """Log the output held since :meth:`hold`, and what comes next as it comes."""
+        held, self._held = self._held, None
+        if held:
+            self.feed(b"".join(held))
 
     def feed(self, data: bytes) -> None:
         """Take a chunk of raw output."""
+        if self._held is not None:
+            room = self._limit - self._held_bytes
+            if len(data) > room:
+                self.dropped += len(data) - max(room, 0)
+                data = data[: max(room, 0)]
+            self._held.append(data)
+            self._held_bytes += len(data)
+            return
         if self._kept >= self._limit:
             self.dropped += len(data)
             return

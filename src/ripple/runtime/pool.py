@@ -25,7 +25,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +44,9 @@ from ripple.errors import (
     TooManyRequests,
     ValidationError,
 )
-from ripple.runtime import logs
+from ripple.runtime import burst, logs
 from ripple.runtime import records as rec
+from ripple.runtime.burst import Call, Done
 from ripple.runtime.limits import Limiter
 from ripple.runtime.records import InvocationRecord, RecordStore, SqliteRecordStore
 from ripple.runtime.sandbox import Outcome, Sandbox, Spare
@@ -230,6 +231,14 @@ class Pool:
         finally:
             self._release(fn, sb)
 
+    def invoke_all(self, calls: Sequence[Call], done: Done, *, parallel: int = 4) -> None:
+        """Run ``Event`` invocations ``calls``, at most ``parallel`` at once, from the calling thread,
+        reporting each one's InvocationResult (or the RippleError that refused it) with
+        ``done(index, result)`` as it ends. See :func:`ripple.runtime.burst.invoke_all`.
+
+        Raises SandboxError if the pool closed meanwhile, and whatever ``done`` raises."""
+        burst.invoke_all(self, calls, done, parallel=parallel)
+
     async def ainvoke(self, function: str, event: bytes | Any = b"", **options: Any) -> InvocationResult:
         """:meth:`invoke` for asyncio callers: runs on the pool's own threads, never blocks the loop."""
         if self._executor is None:
@@ -361,33 +370,53 @@ class Pool:
 
     def _acquire(self, fn: Function, *, wait: bool) -> Sandbox:
         """Take a concurrency slot for ``fn`` and a sandbox to run it in (one lock round trip for both)."""
-        reserved = fn.settings.concurrency
         with self._cv:
             while True:
-                if self._closed.is_set():
-                    raise SandboxError("the pool is closed")
-                if reserved is not None:
-                    free = self._busy.get(fn.name, 0) < reserved
-                else:
-                    free = self._unreserved_busy < self._unreserved_cap
-                if free:
-                    sb = self._checkout(fn)
-                    self._busy[fn.name] = self._busy.get(fn.name, 0) + 1
-                    self._running += 1
-                    if reserved is None:
-                        self._unreserved_busy += 1
+                sb = self._take_slot(fn)
+                if sb is not None:
                     return sb
-                if not wait or reserved == 0:
-                    if reserved is not None:
-                        raise TooManyRequests(
-                            f"Rate Exceeded: function {fn.name!r} is at its reserved concurrency ({reserved})",
-                            reason="ReservedFunctionConcurrentInvocationLimitExceeded",
-                        )
-                    raise TooManyRequests(
-                        f"Rate Exceeded: {self._unreserved_cap} unreserved invocations are already running",
-                        reason="ConcurrentInvocationLimitExceeded",
-                    )
+                if not wait or fn.settings.concurrency == 0:
+                    raise self._throttle(fn)  # reserved 0: waiting would be forever
                 self._cv.wait()
+
+    def _try_acquire(self, fn: Function) -> Sandbox | None:
+        """:meth:`_acquire` that returns None instead of waiting for a slot. Raises TooManyRequests
+        only when ``fn`` may never run (reserved concurrency 0), SandboxError if the pool is closed."""
+        with self._cv:
+            sb = self._take_slot(fn)
+            if sb is None and fn.settings.concurrency == 0:
+                raise self._throttle(fn)
+            return sb
+
+    def _take_slot(self, fn: Function) -> Sandbox | None:
+        """A slot and a sandbox for ``fn`` if one is free (called with ``_cv`` held)."""
+        if self._closed.is_set():
+            raise SandboxError("the pool is closed")
+        reserved = fn.settings.concurrency
+        if reserved is not None:
+            free = self._busy.get(fn.name, 0) < reserved
+        else:
+            free = self._unreserved_busy < self._unreserved_cap
+        if not free:
+            return None
+        sb = self._checkout(fn)
+        self._busy[fn.name] = self._busy.get(fn.name, 0) + 1
+        self._running += 1
+        if reserved is None:
+            self._unreserved_busy += 1
+        return sb
+
+    def _throttle(self, fn: Function) -> TooManyRequests:
+        reserved = fn.settings.concurrency
+        if reserved is not None:
+            return TooManyRequests(
+                f"Rate Exceeded: function {fn.name!r} is at its reserved concurrency ({reserved})",
+                reason="ReservedFunctionConcurrentInvocationLimitExceeded",
+            )
+        return TooManyRequests(
+            f"Rate Exceeded: {self._unreserved_cap} unreserved invocations are already running",
+            reason="ConcurrentInvocationLimitExceeded",
+        )
 
     def _release(self, fn: Function, sb: Sandbox) -> None:
         """Give back ``sb`` (idle if still warm, else killed) and then the slot."""
@@ -455,20 +484,28 @@ class Pool:
             outcome = sb.start(capture) if not sb.alive else None
             capture.emit([logs.start_line(rid)])
             if outcome is None:
-                request = {
-                    "id": rid,
-                    "trace": _trace_id(),
-                    "hops": chain_hops,
-                    "client_context": client_context,
-                    "max_response": SYNC_PAYLOAD_LIMIT,
-                }
                 # A lone invocation may busy-poll briefly for its answer (see sandbox.SPIN_S).
+                request = _request(rid, chain_hops, client_context)
                 outcome = sb.invoke(request, body, capture, spin=self._running == 1)
         except BaseException:
             with self._cv:
                 self._live.discard(sb)
             sb.kill()
             raise
+        return self._result(fn, capture, start, outcome, invocation_type, trigger, tail)
+
+    def _result(
+        self,
+        fn: Function,
+        capture: logs.LogCapture,
+        start: float,
+        outcome: Outcome,
+        invocation_type: str,
+        trigger: str,
+        tail: bool = False,
+    ) -> InvocationResult:
+        """Log the invocation's END and REPORT lines, queue its record, and describe it."""
+        rid = capture.request_id
         self._finish_log(capture, fn, outcome)
         duration = outcome.duration_ms
         billed = logs.billed_ms(duration)
@@ -601,6 +638,17 @@ def _request_id() -> str:
 
 
 _RAND_B = 2**62 - 1
+
+
+def _request(rid: str, hops: int, client_context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The message that starts an invocation in a warm sandbox."""
+    return {
+        "id": rid,
+        "trace": _trace_id(),
+        "hops": hops,
+        "client_context": client_context,
+        "max_response": SYNC_PAYLOAD_LIMIT,
+    }
 
 
 def _trace_id() -> str:

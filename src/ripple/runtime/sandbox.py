@@ -19,7 +19,9 @@ import struct
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Container
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ import orjson
 from ripple import config
 from ripple.app import Function
 from ripple.errors import SandboxError
-from ripple.runtime import failures, protocol
+from ripple.runtime import failures, logs, protocol
 from ripple.runtime import records as rec
 from ripple.runtime.limits import Confinement, Limiter
 from ripple.runtime.logs import LogCapture
@@ -50,6 +52,9 @@ SAMPLE_LONG_S = 0.05
 INIT_TIMEOUT_S = 10.0
 _MIB = 1 << 20
 _INT = struct.Struct("!i")
+INF = float("inf")
+#: What :meth:`Sandbox.advance` returns when Init succeeded: the sandbox is warm.
+READY = object()
 
 
 @dataclass
@@ -90,6 +95,31 @@ class Spare:
             time.sleep(0.002)
 
 
+@dataclass(slots=True)
+class _Call:
+    """The call a sandbox is running: Init or one invocation. Times are ``time.monotonic()``."""
+
+    rid: str
+    timeout: float  # seconds
+    capture: LogCapture
+    t0: float
+    init_ms: float | None  # the cold start that preceded this invocation, for its REPORT line
+    init: bool = False
+    marked: bool = False  # the worker marks the end of this call's output on the log pipe
+    logged: bool = False  # that mark was read: later output is the next call's
+    deadline: float = field(init=False)
+    next_sample: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.restart(self.t0)
+
+    def restart(self, t0: float) -> None:
+        """The call starts running at ``t0`` (a queued call: when the one before it ended)."""
+        self.t0 = t0
+        self.deadline = t0 + self.timeout
+        self.next_sample = t0 + SAMPLE_S
+
+
 class _Ended(Exception):
     """The sandbox ended while we waited: ``kind`` is timeout, oom, procs or exit."""
 
@@ -97,6 +127,17 @@ class _Ended(Exception):
         super().__init__(kind)
         self.kind = kind
         self.wait_status = wait_status
+
+
+def _mark_prefix(data: bytes) -> int:
+    """How many bytes at the end of ``data`` could begin a log mark (0 if none)."""
+    mark = protocol.LOG_MARK
+    if mark[:1] not in data[-len(mark) + 1 :]:
+        return 0  # the common case: no byte that starts a mark near the end
+    for k in range(min(len(mark) - 1, len(data)), 0, -1):
+        if data.endswith(mark[:k]):
+            return k
+    return 0
 
 
 def lambda_environment(fn: Function, log_stream: str, state: Path | None = None) -> dict[str, str]:
@@ -178,7 +219,10 @@ class Sandbox:
         self._peak = 0
         self._refusals = 0
         self._log_pending = False
-        self._poller: select.poll | None = None
+        self._calls: deque[_Call] = deque()
+        self._broken = False  # a request could not be sent: the worker is gone
+        self._stray = b""  # output read after the last call's end mark, or a mark's first bytes
+        self._watched: tuple[int, ...] = ()
         self._status: int | None = None
 
     @property
@@ -194,7 +238,14 @@ class Sandbox:
     def start(self, capture: LogCapture) -> Outcome | None:
         """Start the worker and run Init (import the handler). Returns None when warm, else the failed
         Outcome (the sandbox is then dead). Raises SandboxError if no process could be started."""
-        t0 = time.perf_counter()
+        self.begin_start(capture)
+        outcome = self._finish()
+        return None if outcome is READY else outcome
+
+    def begin_start(self, capture: LogCapture) -> None:
+        """Start the worker and send it the spec; :meth:`advance` then reports Init's end (READY, or
+        the failed Outcome). Raises SandboxError if no process could be started."""
+        now = time.monotonic()
         if self._spare is not None:
             self._proc, joined = self._spare.proc, True
             self._spare = None
@@ -203,6 +254,7 @@ class Sandbox:
         self._conf.leader = self._proc.pid
         self._chan = protocol.Channel(self._proc.ctl)
         os.set_blocking(self._proc.log_r, False)
+        self._watched = (self._proc.ctl.fileno(), self._proc.log_r, self._proc.status_r)
         self.alive = True
         stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
         spec = {
@@ -213,26 +265,8 @@ class Sandbox:
             "tmp_fallback": str(self._work_dir / self.name / "tmp"),
             "cgroup_procs": [] if joined else self._conf.procs_files,
         }
-        try:
-            self._chan.send(spec)
-            header, _ = self._wait(time.monotonic() + INIT_TIMEOUT_S, capture)
-        except _Ended as end:
-            self.init_ms = (time.perf_counter() - t0) * 1000
-            return self._ended(end, capture.request_id, INIT_TIMEOUT_S, self.init_ms, init=True)
-        except OSError:
-            self.init_ms = (time.perf_counter() - t0) * 1000
-            return self._ended(self._death(), capture.request_id, INIT_TIMEOUT_S, self.init_ms, init=True)
-        self.init_ms = (time.perf_counter() - t0) * 1000
-        self._sample()
-        err = header.get("error")
-        if err is not None:
-            self.kill()
-            err["requestId"] = capture.request_id
-            payload = orjson.dumps(err)
-            return Outcome(
-                rec.ERROR, payload, 0.0, self._peak_mb(), self.init_ms, err["errorType"], err["errorMessage"]
-            )
-        return None
+        self._calls.append(_Call(capture.request_id, INIT_TIMEOUT_S, capture, now, None, init=True))
+        self._send(spec)
 
     def kill(self) -> None:
         """Kill every process of the sandbox and release its resources. Idempotent."""
@@ -259,29 +293,177 @@ class Sandbox:
 
     def invoke(self, request: dict[str, Any], body: bytes, capture: LogCapture, *, spin: bool = False) -> Outcome:
         """Run one invocation; ``request`` has ``id``, ``trace``, ``client_context``, ``max_response``
-        (and gets the deadline and ARN added in place: it is the message sent to the worker).
+        (and gets the timeout and ARN added in place: it is the message sent to the worker).
         ``spin``: poll for the answer for up to :data:`SPIN_S` before sleeping (a lone invocation).
 
         Raises SandboxError if the sandbox was killed meanwhile (the pool is closing)."""
-        chan = self._chan
-        if self._proc is None or chan is None:
+        self.begin(request, body, capture)
+        outcome = self._finish(spin=spin)
+        assert isinstance(outcome, Outcome)
+        return outcome
+
+    def begin(self, request: dict[str, Any], body: bytes, capture: LogCapture, *, queue: bool = False) -> None:
+        """Send one invocation (see :meth:`invoke`) and return at once; :meth:`advance` reports its end.
+
+        ``queue``: the invocation may be sent while another one runs (the burst loop does this): the
+        worker starts it as soon as it has answered the one before, without waiting for a round trip
+        through this process, and marks the end of each invocation's output on the log pipe so that
+        every line still goes to the invocation that wrote it. Its time limit counts from the answer
+        before it. Raises SandboxError if the sandbox was shut down (the pool is closing)."""
+        if self._proc is None or self._chan is None:
             raise SandboxError("the sandbox was shut down (the pool is closing)")
+        assert queue or not self._calls, "one call at a time unless queued"
         timeout = float(self.fn.settings.timeout)
         init_ms, self.init_ms = self.init_ms, None
-        request["deadline_ms"] = int(time.time() * 1000 + timeout * 1000)
+        # The worker turns this into the context's deadline when it starts the invocation.
+        request["timeout_ms"] = int(timeout * 1000)
         request["arn"] = self._arn
-        t0 = time.monotonic()
-        deadline = t0 + timeout
+        if queue:
+            request["mark"] = True
+        self._calls.append(_Call(request["id"], timeout, capture, time.monotonic(), init_ms, marked=queue))
+        self._send(request, body)
+
+    @property
+    def queued(self) -> int:
+        """Calls sent and not ended yet (the first one is running)."""
+        return len(self._calls)
+
+    def _send(self, header: dict[str, Any], body: bytes = b"") -> None:
+        assert self._chan is not None
         try:
-            chan.send(request, body)
-            header, payload = self._wait(deadline, capture, spin=spin)
-        except _Ended as end:
-            return self._ended(end, request["id"], timeout, init_ms, started=t0)
+            self._chan.send(header, body)
         except OSError:
-            return self._ended(self._death(), request["id"], timeout, init_ms, started=t0)
-        duration = (time.monotonic() - t0) * 1000
-        if self._log_pending:
-            self._drain_logs(capture, final=True)
+            self._broken = True  # the worker is gone: advance() says how it ended
+
+    @property
+    def watched(self) -> tuple[int, ...]:
+        """The descriptors to poll (for reading) while a call runs: control socket, log pipe, status."""
+        return self._watched
+
+    @property
+    def due(self) -> float:
+        """When (monotonic seconds) :meth:`advance` must run even if nothing is readable: the running
+        call's deadline or its next memory sample."""
+        if not self._calls:
+            return INF
+        if self._broken or (self._chan is not None and self._chan.buffered):
+            return 0.0
+        call = self._calls[0]
+        return min(call.deadline, call.next_sample)
+
+    def advance(self, ready: Container[int], now: float) -> list[Outcome | object]:
+        """Take what the worker sent (``ready``: descriptors seen readable) and check the running
+        call's limits at ``now`` (monotonic). Returns the calls that ended, in the order they were
+        begun: an invocation's Outcome, a failed Init's Outcome, or :data:`READY` when Init
+        succeeded. When the sandbox ended (it timed out, overran a limit or died), the last one is
+        the running call's Outcome, ``alive`` is False, and the calls queued behind it never started
+        (the caller may send them elsewhere)."""
+        ends: list[Outcome | object] = []
+        calls = self._calls
+        try:
+            answer = self._step(calls[0], ready, now)
+            while answer is not None:
+                call = calls[0]
+                header, payload = answer
+                done = time.monotonic()
+                # Still first in line while it is answered: output read now is routed to it.
+                ends.append(self._initialised(call, header) if call.init else self._answered(call, header, payload))
+                calls.popleft()
+                if not calls or not self.alive:
+                    break
+                calls[0].restart(done)
+                chan = self._chan
+                answer = chan.recv(timeout=calls[0].deadline - done) if chan is not None and chan.buffered else None
+        except _Ended as end:
+            call = calls[0]
+            if call.init:
+                self.init_ms = (time.monotonic() - call.t0) * 1000
+                ends.append(self._ended(end, call.rid, INIT_TIMEOUT_S, self.init_ms, init=True))
+            else:
+                ends.append(self._ended(end, call.rid, call.timeout, call.init_ms, started=call.t0))
+        except (EOFError, ValueError, OSError):
+            call = calls[0]
+            ends.append(self._ended(self._death(), call.rid, call.timeout, call.init_ms, started=call.t0))
+        if not self.alive:
+            calls.clear()
+        return ends
+
+    def _step(self, call: _Call, ready: Container[int], now: float) -> tuple[dict[str, Any], bytes] | None:
+        """One look at the worker: its output, its answer, its death; then the deadline and memory.
+        Raises _Ended when the sandbox ended."""
+        proc, chan = self._proc, self._chan
+        if self._broken or proc is None or chan is None:
+            raise self._death()
+        log_r, status_r = proc.log_r, proc.status_r
+        # The worker writes its output before its answer, so output not seen readable in the same
+        # poll as the answer is not there: no need to try reading it after.
+        self._log_pending = log_r in ready
+        if self._log_pending and not self._drain_logs():
+            self._watched = tuple(fd for fd in self._watched if fd != log_r)
+        if chan.buffered or chan.fileno() in ready:
+            try:
+                return chan.recv(timeout=call.deadline - time.monotonic())
+            except (EOFError, ValueError, OSError):
+                self._drain_logs(final=True)
+                raise self._death() from None
+        if status_r >= 0 and status_r in ready:
+            status = self._read_status()
+            if status is None:
+                # EOF without a status: the template died (a handler can kill its parent), not the
+                # worker. Keep serving; the worker's death will show as EOF on its socket.
+                self._watched = tuple(fd for fd in self._watched if fd != status_r)
+            else:
+                self._drain_logs(final=True)
+                raise _Ended("exit", status)
+        if now >= call.deadline:
+            raise _Ended("timeout")
+        if now >= call.next_sample:
+            kind = self._sample()
+            if kind:
+                raise _Ended(kind)
+            call.next_sample = now + (SAMPLE_S if now - call.t0 < SAMPLE_BURST_S else SAMPLE_LONG_S)
+        return None
+
+    def _finish(self, *, spin: bool = False) -> Outcome | object:
+        """Wait for the one call begun (Init or an invocation), polling this sandbox's descriptors."""
+        poller, fds = select.poll(), ()
+        spin_until = time.monotonic() + SPIN_S if spin else 0.0
+        while True:
+            if fds != self._watched:
+                for fd in fds:
+                    poller.unregister(fd)
+                fds = self._watched
+                for fd in fds:
+                    poller.register(fd, select.POLLIN)
+            now = time.monotonic()
+            wait_ms = 0.0 if now < spin_until else max(0.0, (self.due - now) * 1000)
+            ready = {fd for fd, _ in poller.poll(wait_ms)}
+            ends = self.advance(ready, time.monotonic())
+            if ends:
+                return ends[0]
+
+    def _initialised(self, call: _Call, header: dict[str, Any]) -> Outcome | object:
+        self.init_ms = (time.monotonic() - call.t0) * 1000
+        self._sample()
+        err = header.get("error")
+        if err is None:
+            return READY
+        self.kill()
+        err["requestId"] = call.rid
+        payload = orjson.dumps(err)
+        return Outcome(rec.ERROR, payload, 0.0, self._peak_mb(), self.init_ms, err["errorType"], err["errorMessage"])
+
+    def _answered(self, call: _Call, header: dict[str, Any], payload: bytes) -> Outcome:
+        # As seen from here, round trip included; a queued call started before this process saw
+        # the one ahead of it end, so the worker's own measure is the larger one there.
+        duration = max((time.monotonic() - call.t0) * 1000, float(header.get("ms", 0.0)))
+        if call.marked:
+            # The worker marked the end of this call's output before answering: it is in the pipe.
+            if not call.logged:
+                self._drain_logs(final=True)
+            call.logged = True  # even if the mark never came (the handler closed the log pipe)
+        elif self._log_pending:
+            self._drain_logs(final=True)
         if duration > SAMPLE_S * 1000:
             # Long enough to have started processes the worker's own rusage does not cover.
             self._sample()
@@ -294,9 +476,11 @@ class Sandbox:
             self._refusals = refusals
             self.kill()
         if header.get("ok"):
-            return Outcome(rec.OK, payload, duration, self._peak_mb(), init_ms)
+            return Outcome(rec.OK, payload, duration, self._peak_mb(), call.init_ms)
         err = orjson.loads(payload)
-        return Outcome(rec.ERROR, payload, duration, self._peak_mb(), init_ms, err["errorType"], err["errorMessage"])
+        return Outcome(
+            rec.ERROR, payload, duration, self._peak_mb(), call.init_ms, err["errorType"], err["errorMessage"]
+        )
 
     def _ended(
         self,
@@ -345,53 +529,6 @@ class Sandbox:
 
     # --- waiting -----------------------------------------------------------------------------------
 
-    def _wait(self, deadline: float, capture: LogCapture, *, spin: bool = False) -> tuple[dict[str, Any], bytes]:
-        """Wait for the worker's next message, reading its logs and watching its limits meanwhile.
-
-        Raises _Ended if the sandbox timed out, overran its memory or process bound, or died.
-        """
-        proc, chan = self._proc, self._chan
-        assert proc is not None and chan is not None
-        ctl, log_r, status_r = chan.fileno(), proc.log_r, proc.status_r
-        if self._poller is None:
-            self._poller = select.poll()
-            for fd in (ctl, log_r, status_r):
-                self._poller.register(fd, select.POLLIN)
-        poller = self._poller
-        started = time.monotonic()
-        next_sample = started + SAMPLE_S
-        spin_until = started + SPIN_S if spin else started
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                raise _Ended("timeout")
-            if now >= next_sample:
-                kind = self._sample()
-                if kind:
-                    raise _Ended(kind)
-                next_sample = now + (SAMPLE_S if now - started < SAMPLE_BURST_S else SAMPLE_LONG_S)
-            events = dict(poller.poll(0 if now < spin_until else (min(deadline, next_sample) - now) * 1000))
-            # The worker writes its output before its answer, so output not seen readable in the same
-            # poll as the answer is not there: no need to try reading it after.
-            self._log_pending = log_r in events
-            if self._log_pending and not self._drain_logs(capture):
-                poller.unregister(log_r)
-            if ctl in events or chan.buffered:
-                try:
-                    return chan.recv(timeout=deadline - time.monotonic())
-                except (EOFError, ValueError, OSError):
-                    self._drain_logs(capture, final=True)
-                    raise self._death() from None
-            if status_r in events:
-                status = self._read_status()
-                if status is None:
-                    # EOF without a status: the template died (a handler can kill its parent), not the
-                    # worker. Keep serving; the worker's death will show as EOF on its socket.
-                    poller.unregister(status_r)
-                    continue
-                self._drain_logs(capture, final=True)
-                raise _Ended("exit", status)
-
     def _death(self) -> _Ended:
         status = self._exit_status(timeout=5.0)
         if status is None:
@@ -419,8 +556,9 @@ class Sandbox:
         self._status = _INT.unpack(data)[0] if len(data) == _INT.size else None
         return self._status
 
-    def _drain_logs(self, capture: LogCapture, *, final: bool = False) -> bool:
-        """Read what the log pipe holds; False once every writer has closed it."""
+    def _drain_logs(self, *, final: bool = False) -> bool:
+        """Read what the log pipe holds into the captures of the calls that wrote it; False once
+        every writer has closed the pipe."""
         proc = self._proc
         if proc is None or proc.log_r < 0:
             return False
@@ -434,8 +572,37 @@ class Sandbox:
                 return False
             if not data:
                 return False
-            capture.feed(data)
+            self._route(data)
         return True
+
+    def _route(self, data: bytes) -> None:
+        """Give output to the call that wrote it: the first one whose end mark has not been read."""
+        if self._stray:
+            data, self._stray = self._stray + data, b""
+        for call in self._calls:
+            if call.logged:
+                continue
+            if not call.marked:
+                call.capture.feed(data)
+                return
+            at = data.find(protocol.LOG_MARK)
+            if at < 0:
+                keep = _mark_prefix(data)
+                if keep:
+                    # A mark may be cut between two reads: hold its first bytes back.
+                    data, self._stray = data[:-keep], data[-keep:]
+                if data:
+                    call.capture.feed(data)
+                return
+            if at:
+                call.capture.feed(data[:at])
+            call.logged = True
+            data = data[at + len(protocol.LOG_MARK) :]
+            if not data:
+                return
+        # Output after every call's end (a thread or process the handler left running): it goes to
+        # the next call, as it would have without marks; bounded like any call's output.
+        self._stray = (self._stray + data)[: logs.DEFAULT_LIMIT_BYTES]
 
     def _sample(self) -> str | None:
         """Measure the tree; name the limit it breaks (``oom`` or ``procs``), if any."""

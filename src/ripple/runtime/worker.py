@@ -233,27 +233,43 @@ def _log_error(err: dict[str, Any]) -> None:
 
 def _serve(ctl: protocol.Channel, handler: Any) -> int:
     me = os.getpid()
+    perf_counter = time.perf_counter
     getrusage, own, children = resource.getrusage, resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN
     while True:
         try:
             request, body = ctl.recv()
         except EOFError:
             return 0
+        started = perf_counter()
         response, payload = _invoke(handler, request, body)
         if os.getpid() != me:
             # The handler forked and this child came back out of it: it must not answer as the sandbox.
             os._exit(0)
         _flush_stdio()
+        if request.get("mark"):
+            # The pool may have queued the next invocation already: tell it where this one's output
+            # ends (after it, before the answer, so the mark is in the pipe when the answer arrives).
+            try:
+                os.write(LOG_FD, protocol.LOG_MARK)
+            except OSError:
+                pass  # the handler closed the log pipe: the pool goes by the answer alone
         response["maxrss_kb"] = max(getrusage(own).ru_maxrss, getrusage(children).ru_maxrss)
+        # The pool cannot see when a queued invocation started: this is its duration.
+        response["ms"] = (perf_counter() - started) * 1000
         ctl.send(response, payload)
 
 
 def _invoke(handler: Any, request: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
     rid = request["id"]
+    # The deadline counts from now: a queued invocation may have waited for the one before it.
+    deadline_ms = request.get("deadline_ms") or int(time.time() * 1000) + request["timeout_ms"]
     os.environ["_X_AMZN_TRACE_ID"] = request.get("trace", "")
     # How many triggered invocations led to this one: the handler's writes carry it into the change
-    # log, so the dispatcher can stop a chain that loops (Lambda's recursive loop detection).
-    os.environ["RIPPLE_CHAIN_HOPS"] = str(request.get("hops", 0))
+    # log, so the dispatcher can stop a chain that loops (Lambda's recursive loop detection). Set
+    # only when it changes: each putenv searches the whole C environment.
+    hops = str(request.get("hops", 0))
+    if os.environ.get("RIPPLE_CHAIN_HOPS") != hops:
+        os.environ["RIPPLE_CHAIN_HOPS"] = hops
     _request_filter.request_id = rid
     _reset_stdio()
     if body == b"{}" or not body:
@@ -263,9 +279,7 @@ def _invoke(handler: Any, request: dict[str, Any], body: bytes) -> tuple[dict[st
             event = json.loads(body)
         except ValueError as exc:
             return _failed(failures.error(failures.UNMARSHAL, f"Unable to unmarshal input: {exc}", rid))
-    context = LambdaContext(
-        rid, request["deadline_ms"], request["arn"], request.get("client_context"), request.get("identity")
-    )
+    context = LambdaContext(rid, deadline_ms, request["arn"], request.get("client_context"), request.get("identity"))
     try:
         result = handler(event, context)
     except Exception as exc:

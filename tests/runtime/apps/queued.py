@@ -1,0 +1,34 @@
+"""Functions for the burst loop's tests: output that must stay with its invocation, a crash and a
+slow call with others queued behind them."""
+
+import os
+import sys
+import time
+
+from ripple.app import App
+
+app = App("queued")
+
+
+@app.function(timeout=30)
+def chatty(event, context):
+    i = event["i"]
+    for j in range(event.get("lines", 3)):
+        print(f"event {i} line {j}")
+    sys.stdout.write(f"event {i} unfinished")  # no newline: the invocation's end ends the line
+    return {"i": i, "pid": os.getpid(), "remaining_ms": context.get_remaining_time_in_millis()}
+
+
+@app.function(timeout=30)
+def crashy(event, context):
+    print(f"event {event['i']}")
+    if event.get("die"):
+        sys.stdout.flush()
+        os._exit(3)
+    return {"i": event["i"], "pid": os.getpid()}
+
+
+@app.function(timeout=1)
+def sleepy(event, context):
+    time.sleep(event["seconds"])
+    return {"i": event["i"], "remaining_ms": context.get_remaining_time_in_millis()}
