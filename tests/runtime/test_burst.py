@@ -17,7 +17,7 @@ import pytest
 from helpers import wait_until
 
 from ripple.errors import NotFound, RequestTooLarge, RippleError
-from ripple.runtime.burst import DEPTH, Call
+from ripple.runtime.burst import CORES, DEPTH, Call
 from ripple.runtime.logs import LogCapture
 from ripple.runtime.pool import InvocationResult, Pool, _request
 
@@ -149,3 +149,13 @@ def _pending(fd: int) -> list[bytes]:
         frames.append(data[: 8 + hlen + blen])
         data = data[8 + hlen + blen :]
     return frames
+
+
+def test_slow_calls_spread_over_more_sandboxes_than_cores(queued: Pool) -> None:
+    # One sandbox per core at first; calls that keep every sandbox busy past SPREAD_AFTER_S bring
+    # more, up to ``parallel``, so I/O-bound handlers are not held to the number of cores.
+    parallel = CORES + 2
+    calls = [call("io_bound", seconds=0.3) for _ in range(parallel * 2)]
+    got = run(queued, calls, parallel=parallel)
+    pids = {only(got[i]).json()["pid"] for i in range(len(calls))}
+    assert len(pids) == parallel

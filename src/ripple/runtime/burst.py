@@ -82,8 +82,8 @@ def invoke_all(pool: Pool, calls: Sequence[Call], done: Done, *, parallel: int, 
 
     queue = deque(range(len(calls)))
     width = min(parallel, CORES)
+    spread_ms = SPREAD_AFTER_S * 1000
     flights: dict[Sandbox, deque[_Flight]] = {}
-    warm: set[Sandbox] = set()  # Init done: more calls may be queued on them
     watched: dict[Sandbox, tuple[int, ...]] = {}
     by_fd: dict[int, Sandbox] = {}
     poller = select.poll()
@@ -134,7 +134,6 @@ def invoke_all(pool: Pool, calls: Sequence[Call], done: Done, *, parallel: int, 
         for end in ends:
             f = line[0]
             if end is READY:
-                warm.add(sb)
                 send(sb, f)
                 continue
             assert isinstance(end, Outcome)
@@ -148,7 +147,6 @@ def invoke_all(pool: Pool, calls: Sequence[Call], done: Done, *, parallel: int, 
                     queue.appendleft(g.index)  # never started: its sandbox is gone
                 line.clear()
                 del flights[sb]
-                warm.discard(sb)
                 watch(sb)
                 pool._release(f.fn, sb)
             done(f.index, result)
@@ -189,8 +187,10 @@ def invoke_all(pool: Pool, calls: Sequence[Call], done: Done, *, parallel: int, 
                         refuse(i, exc)
                         continue
                 if sb is None:
-                    # No other sandbox: queue it behind a warm one of its function, least loaded first.
-                    ahead = [b for b in warm if b.fn is fn and b.queued < depth]
+                    # No other sandbox: queue it behind a busy one of its function whose last call
+                    # was quick (behind slow calls it would wait; those spread instead), least
+                    # loaded first.
+                    ahead = [b for b in flights if b.fn is fn and b.queued < depth and b.last_ms < spread_ms]
                     if not ahead:
                         break
                     target = min(ahead, key=lambda b: b.queued)
@@ -204,13 +204,11 @@ def invoke_all(pool: Pool, calls: Sequence[Call], done: Done, *, parallel: int, 
                 flights[sb] = deque([f])
                 try:
                     if sb.alive:
-                        warm.add(sb)
                         send(sb, f)
                     else:
                         sb.begin_start(f.capture)
                 except RippleError as exc:
                     del flights[sb]
-                    warm.discard(sb)
                     with pool._cv:
                         pool._live.discard(sb)
                     sb.kill()

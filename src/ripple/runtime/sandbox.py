@@ -198,6 +198,9 @@ class Sandbox:
         self.alive = False
         self.last_used = time.monotonic()
         self.init_ms: float | None = None
+        #: How long its last invocation took (ms; infinite before the first): the burst loop
+        #: queues calls only behind sandboxes whose calls are quick.
+        self.last_ms = math.inf
         self._template = template
         self._fresh = fresh
         self._work_dir = work_dir
@@ -469,6 +472,7 @@ class Sandbox:
             self._sample()
         self._peak = max(self._peak, int(header.get("maxrss_kb", 0)) * 1024)
         self.last_used = time.monotonic()
+        self.last_ms = duration
         # Reading the cgroup costs more than a whole warm invocation; a fork loop is neither quick nor ok.
         refusals = self._refusals if header.get("ok") and duration < SAMPLE_S * 1000 else self._conf.fork_refusals()
         if refusals > self._refusals:

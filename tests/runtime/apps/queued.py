@@ -32,3 +32,9 @@ def crashy(event, context):
 def sleepy(event, context):
     time.sleep(event["seconds"])
     return {"i": event["i"], "remaining_ms": context.get_remaining_time_in_millis()}
+
+
+@app.function(timeout=30)
+def io_bound(event, context):
+    time.sleep(event["seconds"])  # waiting on I/O: more sandboxes, not more cores, make it faster
+    return {"pid": os.getpid()}
