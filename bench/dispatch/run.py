@@ -36,6 +36,7 @@ import platform
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -239,6 +240,31 @@ class Result:
     cpu_us_per_event: dict[str, float] = field(default_factory=dict)
     note: str = ""
     error: str = ""
+    drain_rates: list[float] = field(default_factory=list)  # one per round; drain_rate is their median
+
+
+def merge(rounds: Sequence[Result]) -> Result:
+    """One system's rounds as one result: the median drained rate and CPU per event, latencies
+    pooled, losses and duplicates summed."""
+    first = rounds[0]
+    rates = [r.drain_rate for r in rounds if r.drain_rate > 0]
+    kinds = {k for r in rounds for k in r.cpu_us_per_event}
+    return Result(
+        first.name,
+        idle=[v for r in rounds for v in r.idle],
+        steady=[v for r in rounds for v in r.steady],
+        write_call=[v for r in rounds for v in r.write_call],
+        drain_rate=statistics.median(rates) if rates else 0.0,
+        fill_rate=statistics.median(r.fill_rate for r in rounds),
+        steady_rate=statistics.median(r.steady_rate for r in rounds),
+        steady_target=statistics.median(r.steady_target for r in rounds),
+        lost=sum(r.lost for r in rounds),
+        duplicates=sum(r.duplicates for r in rounds),
+        cpu_us_per_event={k: statistics.median(r.cpu_us_per_event.get(k, 0.0) for r in rounds) for k in kinds},
+        note=" ".join(dict.fromkeys(r.note for r in rounds)),
+        error=next((r.error for r in rounds if r.error), ""),
+        drain_rates=[r.drain_rate for r in rounds],
+    )
 
 
 class Ids:
@@ -403,8 +429,11 @@ def table(results: Sequence[Result]) -> str:
     ]
     for r in results:
         cpu = ", ".join(f"{k} {v:.0f}" for k, v in sorted(r.cpu_us_per_event.items(), key=lambda kv: -kv[1]) if v >= 1)
+        drained = f"{r.drain_rate:,.0f}"
+        if len(r.drain_rates) > 1:
+            drained += " (" + " / ".join(f"{v:,.0f}" for v in r.drain_rates) + ")"
         rows.append(
-            f"| {r.name} | {r.drain_rate:,.0f} | {r.steady_rate:,.0f}/s: {ms(pct(r.steady, 50))} / "
+            f"| {r.name} | {drained} | {r.steady_rate:,.0f}/s: {ms(pct(r.steady, 50))} / "
             f"{ms(pct(r.steady, 99))} | "
             f"{ms(pct(r.idle, 50))} / {ms(pct(r.idle, 99))} | {ms(pct(r.write_call, 50))} / "
             f"{ms(pct(r.write_call, 99))} | {cpu} | {r.lost} / {r.duplicates} | "
@@ -421,8 +450,13 @@ def ratios(results: Sequence[Result]) -> str:
     lines = [f"fastest peer: {fastest.name} ({fastest.drain_rate:,.0f} events/s)"]
     for r in results:
         if r.name.startswith("ripple"):
+            per_round = ""
+            if len(r.drain_rates) > 1:
+                # Round k of ripple against round k of the fastest peer: the two ran minutes apart.
+                pairs = [f"{a / b:.2f}" for a, b in zip(r.drain_rates, fastest.drain_rates, strict=False) if b > 0]
+                per_round = f" (rounds: {' / '.join(pairs)})"
             lines.append(
-                f"{r.name}: {r.drain_rate / fastest.drain_rate:.2f}x the fastest peer's events/s "
+                f"{r.name}: {r.drain_rate / fastest.drain_rate:.2f}x the fastest peer's events/s{per_round} "
                 f"(goal a: >= 2x, goal b: >= 10x); p50/p99 steady {ms(pct(r.steady, 50))}/{ms(pct(r.steady, 99))} ms, "
                 f"idle {ms(pct(r.idle, 50))}/{ms(pct(r.idle, 99))} ms (goal: <= 1 / <= 5 ms)"
             )
@@ -514,6 +548,9 @@ def main() -> int:
     ap.add_argument("--drain-table", type=int, default=20000, help="backlog drained (table feed)")
     ap.add_argument("--profile", action="store_true", help="py-spy ripple's platform and sandbox during the drains")
     ap.add_argument("--quick", action="store_true", help="a smoke run: small counts")
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="run every system this many times, interleaved; report medians"
+    )
     args = ap.parse_args()
     if args.quick:
         args.warmup, args.idle, args.steady, args.drain, args.drain_table = 20, 10, 100, 300, 1000
@@ -538,15 +575,21 @@ def main() -> int:
                    "BENCH_PREFIX": f"bench-dispatch-{os.getpid()}", "PYTHONPATH": str(HERE)}  # fmt: skip
             stamps = Stamps(shm)
             ids = Ids()
-            for name in args.systems.split(","):
-                print(f"{name}:", flush=True)
-                if name.startswith("ripple-"):
-                    system = ripple_system(name.split("-", 1)[1], run_dir, env)
-                else:
-                    system = peer_system(name, run_dir, env)
-                results.append(measure(system, args, stamps, ids, run_dir))
-                r = results[-1]
-                print(f"  {r.name}: {r.drain_rate:,.0f} events/s; idle p50 {ms(pct(r.idle, 50))} ms", flush=True)
+            names = args.systems.split(",")
+            rounds: dict[str, list[Result]] = {name: [] for name in names}
+            # Systems take turns, round after round: a change in the machine's load (a shared VM's
+            # neighbours) then falls on every system alike, and the medians say more than one run.
+            for rnd in range(args.rounds):
+                for name in names:
+                    print(f"{name}:" + (f" round {rnd + 1} of {args.rounds}" if args.rounds > 1 else ""), flush=True)
+                    if name.startswith("ripple-"):
+                        system = ripple_system(name.split("-", 1)[1], run_dir, env)
+                    else:
+                        system = peer_system(name, run_dir, env)
+                    r = measure(system, args, stamps, ids, run_dir)
+                    rounds[name].append(r)
+                    print(f"  {r.name}: {r.drain_rate:,.0f} events/s; idle p50 {ms(pct(r.idle, 50))} ms", flush=True)
+            results = [merge(rounds[name]) for name in names]
             for log in run_dir.glob("*.log"):
                 # The tail is enough to see how a consumer ended; ripple serve's line per invocation
                 # would make these megabytes.
