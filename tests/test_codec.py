@@ -110,6 +110,40 @@ def test_edges_of_the_common_shapes():
     assert _codec.encode_item({"n": 2**63}) is None
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(names, st.floats(allow_nan=True, allow_infinity=True) | st.lists(st.floats(), max_size=3)))
+def test_floats_take_the_compiled_path_when_their_repr_is_positional(item):
+    # Epoch seconds with milliseconds are floats: the compiled codec writes Decimal(repr(x)) made
+    # canonical, and leaves exponents, NaN, the infinities and -0.0 to the Python path.
+    try:
+        expected = python_path(item)
+    except ValidationError:
+        assert _codec.encode_item(item) is None
+        return
+    out = _codec.encode_item(item)
+    assert out is None or out == expected
+    simple = all(
+        x == x and abs(x) != float("inf") and "e" not in repr(x) and repr(x) != "-0.0"
+        for v in item.values()
+        for x in (v if isinstance(v, list) else [v])
+    )
+    assert (out is not None) == simple
+    assert _codec.encode_item({"t": 1764291234.567, "z": 0.0, "i": 3.0}) == (
+        b'{"i":{"N":"3"},"t":{"N":"1764291234.567"},"z":{"N":"0"}}'
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=0, exclude_min=True, allow_infinity=False) | st.floats(max_value=0, allow_nan=False))
+def test_float_range_keys_encode_as_their_stored_number(x):
+    from ripple.store.embedded.tables import _fast_key
+
+    fast = _fast_key(x, "N", 256)
+    if fast is not None:
+        assert fast == vals.encode_key(vals.normalize(x), "N")
+        assert x > 0 and "e" not in repr(x)
+
+
 def test_item_size_limit_holds_on_the_compiled_path():
     from ripple.errors import ItemTooLarge
 

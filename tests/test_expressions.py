@@ -123,6 +123,33 @@ def test_ordering_on_non_scalar_literal_refused(value):
         cond("n < :v", ITEM, v=value)
 
 
+def test_a_compiled_condition_reused_with_other_values_evaluates_and_checks_them():
+    # The closures are cached per expression and names and take the values at evaluation: each
+    # compile must still evaluate with its own values and refuse its own bad values, in the order
+    # a first compile would (the first failing check in the expression wins).
+    for v in range(5):
+        assert cond("n = :v", ITEM, v=v) is (v == 5)
+    first, second = compile_condition("n < :v", None, {":v": 9}), compile_condition("n < :v", None, {":v": 1})
+    assert (first.evaluate(ITEM), second.evaluate(ITEM)) == (True, False)  # both live at once
+    for good, bad, message in [
+        ({"a": 1, "b": 9}, {"a": 9, "b": 1}, "upper bound to be greater"),
+        ({"a": 1, "b": 9}, {"a": 1, "b": "x"}, "same data type"),
+    ]:
+        assert cond("n BETWEEN :a AND :b", ITEM, **good) is True
+        with pytest.raises(ExpressionError, match=message):
+            cond("n BETWEEN :a AND :b", ITEM, **bad)
+    assert cond("attribute_type(s, :t)", ITEM, t="S") is True
+    assert cond("attribute_type(s, :t)", ITEM, t="N") is False
+    with pytest.raises(ExpressionError, match="type name found; type: STRING"):
+        cond("attribute_type(s, :t)", ITEM, t="STRING")
+    assert cond("begins_with(s, :p) AND n < :m", ITEM, p="he", m=6) is True
+    with pytest.raises(ExpressionError, match="operator or function: begins_with, operand type: N"):
+        cond("begins_with(s, :p) AND n < :m", ITEM, p=1, m=[1])  # both bad: begins_with comes first
+    with pytest.raises(ExpressionError, match="operator or function: <, operand type: L"):
+        cond("begins_with(s, :p) AND n < :m", ITEM, p="he", m=[1])
+    assert cond("begins_with(s, :p) AND n < :m", ITEM, p="x", m=6) is False
+
+
 # --- logic and precedence ---------------------------------------------------------------------------
 
 

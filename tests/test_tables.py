@@ -341,3 +341,28 @@ def test_stream_images_decode_with_the_public_helper(client):
     assert ripple.item_size(item) == ripple.item_size(t.get({"pk": "a"}))
     with pytest.raises(errors.ValidationError, match="more than one datatypes"):
         ripple.item_from_image({"pk": {"S": "a", "N": "1"}})
+
+
+def test_float_range_keys_are_the_numbers_their_repr_says(games, client):
+    # Epoch seconds with milliseconds, as game servers write them: stored as Decimal(repr(x)), read
+    # back by that number, ordered numerically with Decimal and int keys, one item per number.
+    starts = [1764291234.567, 1764291234.5, 1764291234.0, 0.001, 1e-05, 1e16, 12.25]
+    games.batch_write(puts=[{"event_key": "u", "start_timestamp": s, "score": s} for s in starts])
+    games.put({"event_key": "u", "start_timestamp": Decimal("1764291234.5"), "score": 1})  # the same key
+    got = [i["start_timestamp"] for i in games.query(key_condition="event_key = :u", values={":u": "u"}).items]
+    want = sorted({Decimal(repr(s)) for s in starts})
+    assert got == want
+    assert games.get({"event_key": "u", "start_timestamp": Decimal("1764291234")})["score"] == Decimal("1764291234")
+    assert games.get({"event_key": "u", "start_timestamp": 1764291234.5})["score"] == 1
+    wanted = [{"event_key": "u", "start_timestamp": x} for x in (1764291234.5, Decimal("12.25"), 12, 0.001)]
+    assert [i["start_timestamp"] for i in games.batch_get(wanted)] == [
+        Decimal("1764291234.5"),
+        Decimal("12.25"),
+        Decimal("0.001"),
+    ]
+    with pytest.raises(errors.ValidationError, match="does not match the schema"):
+        games.batch_get([{"event_key": "u", "start_timestamp": 1.5, "x": 1}])
+    with pytest.raises(errors.ValidationError, match="Type mismatch"):
+        games.batch_get([{"event_key": "u", "start_timestamp": "1.5"}])
+    record = client.log.read(0, limit=1)[0].record
+    assert record["dynamodb"]["Keys"]["start_timestamp"] == {"N": "1764291234.567"}

@@ -5,14 +5,16 @@
  * orjson pass: ~3 us of a batched put's ~9 us of Python.  This does it in one pass over the item.
  *
  * It covers the common shapes only: exact dicts with str keys, str, int (64-bit), bool, None,
- * canonical Decimals, and lists and maps of those, nested at most MAX_NESTING deep.  For anything
- * else (floats, sets, bytes, big or non-canonical numbers, subclasses, anything invalid) it returns
+ * canonical Decimals, floats whose repr is positional (1e-4 <= |x| < 1e16, and 0), and lists and
+ * maps of those, nested at most MAX_NESTING deep.  For anything else (other floats, sets, bytes,
+ * big or non-canonical numbers, subclasses, anything invalid) it returns
  * None and the caller takes the Python path, which validates, normalizes and names errors.  The
  * bytes are identical to the Python path's (orjson with OPT_SORT_KEYS); tests/test_codec.py checks
  * that on random items.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <string.h>
 
 #define MAX_NESTING 32          /* ripple.store.values.MAX_NESTING */
@@ -117,6 +119,33 @@ static int put_decimal(Buf *b, PyObject *v) {
     return rc;
 }
 
+/* A float as the Python path stores it: Decimal(repr(x)) made canonical, i.e. repr's digits
+ * without trailing fractional zeros (3.0 -> "3", 2.50 -> "2.5").  repr is positional for
+ * 1e-4 <= |x| < 1e16, and then has at most 17 significant digits, far inside DynamoDB's 38 digits
+ * and its exponent range; an exponent, NaN, the infinities and -0.0 take the Python path (which
+ * refuses the first three by name and writes -0.0 as 0). Game servers write epoch seconds with
+ * milliseconds as floats: without this every such item took the slow path. */
+static int put_float(Buf *b, double x) {
+    if (!isfinite(x) || (x == 0.0 && signbit(x))) return FALLBACK;
+    char *s = PyOS_double_to_string(x, 'r', 0, 0, NULL);
+    if (!s) return FAILED;
+    Py_ssize_t n = (Py_ssize_t)strlen(s);
+    int rc = FALLBACK;
+    if (!memchr(s, 'e', n) && !memchr(s, 'E', n)) {
+        if (memchr(s, '.', n)) {
+            while (n > 1 && s[n - 1] == '0') n--;
+            if (s[n - 1] == '.') n--;
+        }
+        if (n >= 1 && n <= 38) {
+            rc = PUT_LIT(b, "{\"N\":\"");
+            if (rc == OK) rc = put(b, s, n);
+            if (rc == OK) rc = PUT_LIT(b, "\"}");
+        }
+    }
+    PyMem_Free(s);
+    return rc;
+}
+
 static int put_value(Buf *b, PyObject *v, int depth);
 
 /* A dict's entries sorted by key ("key":value,...), without the braces. */
@@ -169,6 +198,7 @@ static int put_value(Buf *b, PyObject *v, int depth) {
     if (v == Py_False) return PUT_LIT(b, "{\"BOOL\":false}");
     if (v == Py_None) return PUT_LIT(b, "{\"NULL\":true}");
     if (Py_IS_TYPE(v, (PyTypeObject *)Decimal)) return put_decimal(b, v);
+    if (PyFloat_CheckExact(v)) return put_float(b, PyFloat_AS_DOUBLE(v));
     if (depth >= MAX_NESTING) return FALLBACK;
     if (PyDict_CheckExact(v)) {
         if ((rc = PUT_LIT(b, "{\"M\":{")) != OK) return rc;

@@ -93,6 +93,16 @@ class _Table:
         vals.check_key_value(name, item[name], kind, range_key=name == self.range_key)
         return vals.encode_key(item[name], kind)
 
+    def lookup(self, key: Mapping[str, Any]) -> tuple[bytes, bytes]:
+        """The stored key of a Key argument: ``encode(normalize_item(key), exact=True)``, with the
+        same errors, and without converting plain str and int (or float) key values on the way."""
+        if type(key) is dict and len(key) == len(self.key_names):
+            hk = _fast_key(key.get(self.hash_key), self.hash_type, 512)
+            rk = _fast_key(key.get(self.range_key), self.range_type, 256) if self.range_key else b""
+            if hk is not None and rk is not None:
+                return hk, rk
+        return self.encode(vals.normalize_item(key), exact=True)
+
     def put_keys(self, item: Mapping[str, Any]) -> tuple[bytes, bytes, bytes]:
         """The stored key of a put and its record's ``Keys`` (attribute-value JSON bytes). ``item``
         is the caller's item, already validated by ``codec.encode_item``. Raises ValidationError
@@ -139,7 +149,28 @@ def _fast_key(value: Any, kind: str, max_chars: int) -> bytes | None:
         return value.encode()
     if t is int and kind == "N":
         return vals.encode_key(value, "N")
+    if t is float and kind == "N":
+        return _float_key(value)
     return None
+
+
+def _float_key(value: float) -> bytes | None:
+    """``vals.encode_key`` of the number a positive float is stored as (``Decimal(repr(value))``,
+    canonical), straight from its repr: epoch seconds with milliseconds are a common range key and
+    the Decimal round trip cost more than the rest of the key. None (the checked path) for
+    anything else: zero, negatives, an exponent in the repr, NaN and the infinities."""
+    r = repr(value)
+    if not value > 0 or "e" in r or "n" in r:
+        return None
+    whole, _, frac = r.partition(".")
+    if whole != "0":  # repr never pads: no leading zeros here
+        adjusted = len(whole) - 1
+        digits = (whole + frac).rstrip("0")
+    else:
+        sig = frac.lstrip("0")
+        adjusted = len(sig) - len(frac) - 1
+        digits = sig.rstrip("0")
+    return b"\x03" + (adjusted + 0x8000).to_bytes(2, "big") + digits.encode()
 
 
 _NEW_VIEWS = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
@@ -541,7 +572,7 @@ class EmbeddedTables(TableStore):
                 t = self._load(con, table)
                 expr = (projection or {}).get(table)
                 proj = ex.compile_projection(expr, None) if expr is not None else None
-                wanted = [(t.id, *t.encode(vals.normalize_item(key), exact=True)) for key in keys]
+                wanted = [(t.id, *t.lookup(key)) for key in keys]
                 if len(set(wanted)) != len(wanted):
                     raise ValidationError("Provided list of item keys contains duplicates")
                 # One statement per table, not a lookup per key; items come back in request order.

@@ -38,22 +38,38 @@ class _Action:
     raw: bytes | None = None  # a put's canonical attribute-value JSON
 
 
+#: Per kind, the fields it must not have (a put takes an item, the others a key, only an update an
+#: expression): computed once, the checks below are set operations on the request's keys.
+_MISPLACED = {
+    kind: frozenset({"item", "key", "update"} - {field, "update" if kind == "update" else field})
+    for kind, field in _KINDS.items()
+}
+
+
 def _parse(index: int, action: Any) -> _Action:
-    where = f"transact_write action {index}"
-    if not isinstance(action, Mapping) or len(action) != 1 or next(iter(action)) not in _KINDS:
-        raise ValidationError(f"{where} must be one of {{'put'|'update'|'delete'|'check': {{...}}}}, not {action!r}")
+    # The first checks skip the ABC isinstance (a plain dict is what every caller passes) and
+    # format the action's position only for a message: this runs once per action of every
+    # transaction.
+    if (
+        (type(action) is not dict and not isinstance(action, Mapping))
+        or len(action) != 1
+        or next(iter(action)) not in _KINDS
+    ):
+        raise ValidationError(
+            f"transact_write action {index} must be one of {{'put'|'update'|'delete'|'check': {{...}}}}, not {action!r}"
+        )
     kind, spec = next(iter(action.items()))
-    if not isinstance(spec, Mapping):
+    where = f"transact_write action {index}"
+    if type(spec) is not dict and not isinstance(spec, Mapping):
         raise ValidationError(f"{where} ({kind}) must be a mapping, not {type(spec).__name__}")
-    unknown = set(spec) - _OPTIONS
-    if unknown:
-        raise ValidationError(f"{where} ({kind}): unknown option(s) {', '.join(sorted(unknown))}")
+    keys = spec.keys()
+    if not keys <= _OPTIONS:
+        raise ValidationError(f"{where} ({kind}): unknown option(s) {', '.join(sorted(set(spec) - _OPTIONS))}")
     field = _KINDS[kind]
     if "table" not in spec or field not in spec:
         raise ValidationError(f"{where} ({kind}) needs 'table' and '{field}'")
-    misplaced = ({"item", "key", "update"} - {field, "update" if kind == "update" else field}) & set(spec)
-    if misplaced:
-        raise ValidationError(f"{where} ({kind}) does not take {', '.join(sorted(misplaced))}")
+    if not keys.isdisjoint(_MISPLACED[kind]):
+        raise ValidationError(f"{where} ({kind}) does not take {', '.join(sorted(_MISPLACED[kind] & set(spec)))}")
     if kind == "update" and "update" not in spec:
         raise ValidationError(f"{where} (update) needs an 'update' expression")
     if kind == "check" and "condition" not in spec:

@@ -3,6 +3,7 @@
 Each ``compile_*`` function parses once (the parse is cached on the expression text and its attribute
 names; values are bound afterwards, so one cached parse serves every request that differs only in its
 values) and returns an object whose ``evaluate``/``apply`` runs as plain closures on Python-form items.
+A condition's closures are cached with its parse too: they take the values as an argument.
 Every compiled object exposes ``names_used`` and ``values_used`` for :func:`check_unused`.
 
 All errors are :class:`~ripple.errors.ExpressionError` (a ValidationError) or ValidationError with
@@ -88,25 +89,28 @@ def _parse_condition(kind: str, expr: str, names: tuple) -> tuple[object, frozen
 class Condition:
     """A compiled ConditionExpression or FilterExpression."""
 
-    __slots__ = ("_fn", "attributes", "expression", "kind", "names_used", "values_used")
+    __slots__ = ("_fn", "_values", "attributes", "expression", "kind", "names_used", "values_used")
 
     def __init__(
         self,
         expression: str,
         kind: str,
         fn: Any,
-        names_used: set,
-        values_used: set,
+        names_used: frozenset | set,
+        values_used: frozenset | set,
         attributes: frozenset = frozenset(),
+        values: dict[str, Any] | None = None,
     ) -> None:
         self.expression, self.kind, self._fn = expression, kind, fn
-        self.names_used, self.values_used = set(names_used), set(values_used)
+        self._values = values if values is not None else {}
+        #: the ``#names`` and ``:values`` the expression uses (shared with the cached parse: read only)
+        self.names_used, self.values_used = names_used, values_used
         #: the top-level attributes the condition reads: evaluating it needs only these of an item
         self.attributes = attributes
 
     def evaluate(self, item: dict | None) -> bool:
         """Whether ``item`` (None: no such item) satisfies the condition. Never raises for item data."""
-        return bool(self._fn(item if item is not None else {}))
+        return bool(self._fn(item if item is not None else {}, self._values))
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.expression!r}>"
@@ -125,13 +129,30 @@ def compile_condition(
     as bare names, undefined ``#names``/``:values``, unknown functions, wrong operand counts or types,
     redundant parentheses, and ValidationError for attribute values that are not valid DynamoDB values.
     """
-    tree, names_used, values_used, attributes = _parse_condition(kind, expr, _freeze_names(names))
+    frozen = _freeze_names(names)
+    tree, names_used, values_used, attributes = _parse_condition(kind, expr, frozen)
     bound = _bind_values(values, values_used)
     for v in values_used:
         if v not in bound:
             raise _undefined(kind, v)
-    fn = Binder(kind, bound).condition(tree)
-    return Condition(expr, kind, fn, names_used, values_used, attributes)
+    key = (kind, expr, frozen)
+    compiled = _closures.get(key)
+    if compiled is None:
+        binder = Binder(kind, bound)
+        fn = binder.condition(tree)  # raises what this request's values break, as checks below would
+        if len(_closures) >= 1024:
+            _closures.clear()
+        _closures[key] = fn, tuple(binder.checks)
+    else:
+        fn, checks = compiled
+        for check in checks:  # what DynamoDB checks of the values at parse time, in the same order
+            check(bound)
+    return Condition(expr, kind, fn, names_used, values_used, attributes, bound)
+
+
+#: A condition's closures and value checks by (kind, expression, names): built once, they take the
+#: values at evaluation (cleared when full: a plain dict lookup costs less than an LRU's bookkeeping).
+_closures: dict[tuple, tuple[Any, tuple]] = {}
 
 
 def _top_level_attributes(tree: object) -> frozenset[str]:
@@ -446,6 +467,10 @@ def check_unused(names: dict[str, str] | None, values: dict[str, Any] | None, *c
             continue
         if not given:
             raise ValidationError(f"{label} must not be empty")
+        if len(compiled) == 1 and compiled[0] is not None and given.keys() <= getattr(compiled[0], attr):
+            # One expression using every key given (the usual request): each key is one the parser
+            # took from the expression text, so it is well formed and none is unused.
+            continue
         for k in given:
             if not isinstance(k, str) or not key_re.fullmatch(k):
                 raise ValidationError(f'{label} contains invalid key: Syntax error; key: "{k}"')

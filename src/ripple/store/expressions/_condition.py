@@ -1,4 +1,11 @@
-"""Turn a parsed condition plus bound attribute values into a closure ``item -> bool``.
+"""Turn a parsed condition into a closure ``(item, values) -> bool``.
+
+The closure reads the attribute values at evaluation, so one closure serves every request that
+differs only in its values (a conditional put on ``version = :v`` compiles once, not per request).
+The checks DynamoDB makes on the values at parse time (a literal of the wrong type for ``<``,
+``BETWEEN``'s bounds, ``attribute_type``'s name, ``begins_with``'s operands) are kept, in traversal
+order, as ``Binder.checks``: run against each request's values, they raise exactly what binding
+those values would have raised.
 
 Operand closures return the Python value or ``MISSING`` (the path does not exist, or ``size`` of a type
 that has none); every comparison involving ``MISSING`` is false except ``<>``, which is true, as in
@@ -21,7 +28,8 @@ VALID_TYPES = ("S", "N", "B", "SS", "NS", "BS", "BOOL", "NULL", "L", "M")
 _ORDERED = (str, Decimal, bytes)
 _SETS = (set, frozenset)
 
-Fn = Callable[[dict], Any]
+Fn = Callable[[dict, dict], Any]
+Check = Callable[[dict], None]
 
 
 def get_path(item: Any, steps: tuple) -> Any:
@@ -80,11 +88,19 @@ def display(v: Any) -> str:
 
 
 class Binder:
-    """Compiles one parsed condition against one set of (normalized) attribute values."""
+    """Compiles one parsed condition; ``values`` (normalized) are the first request's, which the
+    checks run against as they are recorded."""
 
     def __init__(self, kind: str, values: dict[str, Any]) -> None:
         self.kind = kind
         self.values = values
+        #: the value checks, in traversal order: each raises ExpressionError for bad values
+        self.checks: list[Check] = []
+
+    def check(self, fn: Check) -> None:
+        """Record a check of the values and run it against this request's."""
+        self.checks.append(fn)
+        fn(self.values)
 
     def error(self, message: str) -> ExpressionError:
         return ExpressionError(f"Invalid {self.kind}: {message}")
@@ -106,24 +122,30 @@ class Binder:
 
     def operand(self, node: object) -> Fn:
         if isinstance(node, Value):
-            const = self.value(node)
-            return lambda item: const
+            self.value(node)  # defined (compile_condition checks that first)
+            name = node.name
+            return lambda item, values: values[name]
         if isinstance(node, Path):
             steps = node.steps
             if len(steps) == 1:
                 key = steps[0]
-                return lambda item: item.get(key, MISSING)
-            return lambda item: get_path(item, steps)
+                return lambda item, values: item.get(key, MISSING)
+            return lambda item, values: get_path(item, steps)
         assert isinstance(node, Call) and node.name == "size"
         inner = self.operand(node.args[0])
-        return lambda item: _size(inner(item))
+        return lambda item, values: _size(inner(item, values))
 
     def ordered_operand(self, op: str, node: object) -> Fn:
         """An operand of ``<``, ``BETWEEN`` ...: a literal must be S, N or B (DynamoDB checks at parse)."""
         if isinstance(node, Value):
-            v = self.value(node)
-            if type(v) not in _ORDERED:
-                raise self.bad_operand(op, v)
+            name = node.name
+
+            def ordered(values: dict) -> None:
+                v = values[name]
+                if type(v) not in _ORDERED:
+                    raise self.bad_operand(op, v)
+
+            self.check(ordered)
         return self.operand(node)
 
     # -- conditions
@@ -135,17 +157,17 @@ class Binder:
             fns = [self.condition(x) for x in node.items]
             if len(fns) == 2:
                 left, right = fns
-                return lambda item: left(item) and right(item)
-            return lambda item: all(f(item) for f in fns)
+                return lambda item, values: left(item, values) and right(item, values)
+            return lambda item, values: all(f(item, values) for f in fns)
         if isinstance(node, Or):
             fns = [self.condition(x) for x in node.items]
             if len(fns) == 2:
                 left, right = fns
-                return lambda item: left(item) or right(item)
-            return lambda item: any(f(item) for f in fns)
+                return lambda item, values: left(item, values) or right(item, values)
+            return lambda item, values: any(f(item, values) for f in fns)
         if isinstance(node, Not):
             inner = self.condition(node.operand)
-            return lambda item: not inner(item)
+            return lambda item, values: not inner(item, values)
         if isinstance(node, Compare):
             return self.compare(node)
         if isinstance(node, Between):
@@ -154,9 +176,9 @@ class Binder:
             operand = self.operand(node.operand)
             options = [self.operand(o) for o in node.options]
 
-            def is_in(item: dict) -> bool:
-                v = operand(item)
-                return v is not MISSING and any(equal(v, o(item)) for o in options)
+            def is_in(item: dict, values: dict) -> bool:
+                v = operand(item, values)
+                return v is not MISSING and any(equal(v, o(item, values)) for o in options)
 
             return is_in
         assert isinstance(node, Call)
@@ -168,81 +190,99 @@ class Binder:
             left, right = self.operand(node.left), self.operand(node.right)
             if op == "=":
 
-                def same(item: dict) -> bool:
-                    a = left(item)
-                    return a is not MISSING and equal(a, right(item))
+                def same(item: dict, values: dict) -> bool:
+                    a = left(item, values)
+                    return a is not MISSING and equal(a, right(item, values))
 
                 return same
 
-            def differ(item: dict) -> bool:
-                a, b = left(item), right(item)
+            def differ(item: dict, values: dict) -> bool:
+                a, b = left(item, values), right(item, values)
                 return a is MISSING or b is MISSING or not equal(a, b)
 
             return differ
         left, right = self.ordered_operand(op, node.left), self.ordered_operand(op, node.right)
         if op == "<":
-            return lambda item: less(left(item), right(item))
+            return lambda item, values: less(left(item, values), right(item, values))
         if op == ">":
-            return lambda item: less(right(item), left(item))
+            return lambda item, values: less(right(item, values), left(item, values))
         if op == "<=":
-            return lambda item: _le(left(item), right(item))
-        return lambda item: _le(right(item), left(item))
+            return lambda item, values: _le(left(item, values), right(item, values))
+        return lambda item, values: _le(right(item, values), left(item, values))
 
     def between(self, node: Between) -> Fn:
         operand = self.ordered_operand("BETWEEN", node.operand)
         low = self.ordered_operand("BETWEEN", node.low)
         high = self.ordered_operand("BETWEEN", node.high)
         if isinstance(node.low, Value) and isinstance(node.high, Value):
-            lo, hi = self.value(node.low), self.value(node.high)
-            if type(lo) is not type(hi):
-                raise self.error(
-                    "The BETWEEN operator requires same data type for lower and upper bounds; "
-                    f"lower bound operand: {display(lo)}, upper bound operand: {display(hi)}"
-                )
-            if less(hi, lo):
-                raise self.error(
-                    "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
-                    f"lower bound operand: {display(lo)}, upper bound operand: {display(hi)}"
-                )
-        return lambda item: _le(low(item), v := operand(item)) and _le(v, high(item))
+            lo_name, hi_name = node.low.name, node.high.name
+
+            def bounds(values: dict) -> None:
+                lo, hi = values[lo_name], values[hi_name]
+                if type(lo) is not type(hi):
+                    raise self.error(
+                        "The BETWEEN operator requires same data type for lower and upper bounds; "
+                        f"lower bound operand: {display(lo)}, upper bound operand: {display(hi)}"
+                    )
+                if less(hi, lo):
+                    raise self.error(
+                        "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
+                        f"lower bound operand: {display(lo)}, upper bound operand: {display(hi)}"
+                    )
+
+            self.check(bounds)
+        return lambda item, values: _le(low(item, values), v := operand(item, values)) and _le(v, high(item, values))
 
     def function(self, node: Call) -> Fn:
         name, args = node.name, node.args
         if name == "attribute_exists":
             path = self.operand(args[0])
-            return lambda item: path(item) is not MISSING
+            return lambda item, values: path(item, values) is not MISSING
         if name == "attribute_not_exists":
             path = self.operand(args[0])
-            return lambda item: path(item) is MISSING
+            return lambda item, values: path(item, values) is MISSING
         if name == "attribute_type":
             path = self.operand(args[0])
-            wanted = self.value(args[1])
-            if wanted not in VALID_TYPES:
-                shown = wanted if type(wanted) is str else type_of(wanted)
-                raise self.error(
-                    f"Invalid attribute type name found; type: {shown}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}"
-                )
+            self.value(args[1])
+            type_name = args[1].name
 
-            def has_type(item: dict) -> bool:
-                v = path(item)
-                return v is not MISSING and type_of(v) == wanted
+            def valid_type(values: dict) -> None:
+                wanted = values[type_name]
+                if wanted not in VALID_TYPES:
+                    shown = wanted if type(wanted) is str else type_of(wanted)
+                    raise self.error(
+                        f"Invalid attribute type name found; type: {shown}, "
+                        "valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}"
+                    )
+
+            self.check(valid_type)
+
+            def has_type(item: dict, values: dict) -> bool:
+                v = path(item, values)
+                return v is not MISSING and type_of(v) == values[type_name]
 
             return has_type
         if name == "begins_with":
-            for arg in args:
-                if isinstance(arg, Value) and type(self.value(arg)) not in (str, bytes):
-                    raise self.bad_operand(name, self.value(arg))
+            literals = [arg.name for arg in args if isinstance(arg, Value)]
+            if literals:
+
+                def textual(values: dict) -> None:
+                    for literal in literals:
+                        if type(values[literal]) not in (str, bytes):
+                            raise self.bad_operand(name, values[literal])
+
+                self.check(textual)
             whole, prefix = self.operand(args[0]), self.operand(args[1])
 
-            def begins(item: dict) -> bool:
-                a, b = whole(item), prefix(item)
+            def begins(item: dict, values: dict) -> bool:
+                a, b = whole(item, values), prefix(item, values)
                 ta = type(a)
                 return ta is type(b) and (ta is str or ta is bytes) and a.startswith(b)
 
             return begins
         assert name == "contains"
         whole, part = self.operand(args[0]), self.operand(args[1])
-        return lambda item: contains(whole(item), part(item))
+        return lambda item, values: contains(whole(item, values), part(item, values))
 
 
 def _le(a: Any, b: Any) -> bool:
