@@ -15,7 +15,11 @@ Games (deterministic for a seed):
 - ``completed``: 90 % true; ``length_seconds``: log-normal, median ~4 minutes;
 - ``start_timestamp``: the commit time less the game's length, in epoch seconds with millisecond
   precision (a busy player finishes many games a second at the highest rates; whole seconds
-  would collide on the key and turn inserts into overwrites).
+  would collide on the key and turn inserts into overwrites), plus a writer's own microseconds
+  (0-999, from its seed and part): a writer never repeats a start of a player, and lengths are
+  whole seconds, so two writers (one run's phases follow one another) would otherwise give a busy
+  player the same start about once in a thousand pairs of games, overwriting a game with another
+  score (a real game server's keys do not collide; the roll-up then has to recompute a view).
 
 Probes (``--probe-every S``): every S seconds one game of the batch is replaced by a probe, a completed
 game by handle ``probe`` (uid ``u-probe``) with score ``PROBE_BASE + k``, above any real score, so it
@@ -65,6 +69,7 @@ class Games:
             {"bonus_score": 10 * (1 + (k * 7) % 50), "id": k, "shortname": f"ach-{k:02d}"} for k in range(40)
         ]
         self.last: dict[str, int] = {}  # per uid: last start in ms, so keys never repeat
+        self.nonce = (seed * 8 + part) % 1000  # this writer's microseconds: see the module docstring
         self.probes = 0
 
     def batch(self, n: int, now: float) -> list[dict[str, Any]]:
@@ -85,7 +90,7 @@ class Games:
             out.append(
                 {
                     "event_key": uid,
-                    "start_timestamp": start / 1000,
+                    "start_timestamp": (start * 1000 + self.nonce) / 1e6,
                     "length_seconds": length,
                     "completed": rand() < 0.9,
                     "score": min(SCORE_CAP, int(100 * rng.paretovariate(1.3))),
@@ -102,7 +107,7 @@ class Games:
         self.last[PROBE_UID] = start
         return {
             "event_key": PROBE_UID,
-            "start_timestamp": start / 1000,
+            "start_timestamp": (start * 1000 + self.nonce) / 1e6,
             "length_seconds": 60,
             "completed": True,
             "score": PROBE_BASE + self.probes,
@@ -112,7 +117,7 @@ class Games:
 
 
 def game_id(g: dict[str, Any]) -> str:
-    return f"{g['event_key']}:{g['start_timestamp']:.3f}"
+    return f"{g['event_key']}:{g['start_timestamp']:.6f}"
 
 
 def ripple_writer(state: str) -> tuple[Any, Any]:

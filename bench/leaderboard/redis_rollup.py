@@ -91,7 +91,7 @@ def main() -> int:
             if not g.get("completed"):
                 continue
             e = entry(g)
-            member = f"{g['event_key']}:{g['start_timestamp']:.3f}".encode()
+            member = f"{g['event_key']}:{g['start_timestamp']:.6f}".encode()
             known[member] = e
             points, start = e["points"], g["start_timestamp"]
             if now - WINDOW_S < start:

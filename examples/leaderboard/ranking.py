@@ -245,35 +245,53 @@ def skyband(games: Iterable[Mapping[str, Any]], n: int) -> list[Entry]:
     O(g log n): walk from the latest start backwards, keeping the ``n`` best ranks seen so far;
     games of equal start are judged together, since they dominate one another by rank alone.
     """
-    by_start = sorted(games, key=lambda e: Decimal(e["start_timestamp"]), reverse=True)
+    return [e for _, e in _skyband_ranked(games, n)]
+
+
+def _skyband_ranked(games: Iterable[Mapping[str, Any]], n: int) -> list[tuple[Rank, Entry]]:
+    """skyband, each game with its rank (computed once per game: the recent view settles its
+    members and a batch's games every batch, and building a rank allocates)."""
+    by_start = sorted(
+        ((_start(e), rank(e), e) for e in games), key=lambda t: t[0], reverse=True
+    )  # stable: equal starts keep their order
     best_ranks: list[Rank] = []  # the n best ranks among games judged so far, ascending
-    out: list[Entry] = []
-    i = 0
-    while i < len(by_start):
+    out: list[tuple[Rank, Entry]] = []
+    i, count = 0, len(by_start)
+    while i < count:
         j = i
-        start = Decimal(by_start[i]["start_timestamp"])
-        while j < len(by_start) and Decimal(by_start[j]["start_timestamp"]) == start:
+        start = by_start[i][0]
+        while j < count and by_start[j][0] == start:
             j += 1
         group = by_start[i:j]
-        for e in group:
-            bisect.insort(best_ranks, rank(e))
-        del best_ranks[n:]
-        for e in group:
-            # best_ranks holds e itself when e is among the n best: then fewer than n are better.
-            r = rank(e)
+        for _, r, _e in group:
+            # Keep the n best: a rank worse than the n-th best changes nothing (ranks are unique).
+            if len(best_ranks) < n:
+                bisect.insort(best_ranks, r)
+            elif r < best_ranks[-1]:
+                bisect.insort(best_ranks, r)
+                best_ranks.pop()
+        for _, r, e in group:
+            # best_ranks holds e's rank when e is among the n best: then fewer than n are better.
             if len(best_ranks) < n or r <= best_ranks[n - 1]:
-                out.append(e)  # entries are never modified in place: no copy needed
+                out.append((r, e))  # entries are never modified in place: no copy needed
         i = j
     return out
+
+
+def _start(e: Mapping[str, Any]) -> Decimal:
+    s = e["start_timestamp"]
+    return s if type(s) is Decimal else Decimal(s)
 
 
 def settle(spec: ViewSpec, members: Mapping[Key, Entry], floor: Rank | None, now: Decimal | int) -> State:
     """Restore the invariant after changes: drop expired games (recent), keep only candidates
     (the skyband for recent, everything otherwise), then cap the state at ``spec.keep``."""
-    games: Iterable[Entry] = members.values()
     if spec.windowed:
-        games = skyband((e for e in games if live(e, now)), spec.n)
-    ordered = sorted(games, key=rank)
+        ranked = _skyband_ranked((e for e in members.values() if live(e, now)), spec.n)
+        ranked.sort(key=lambda t: t[0])
+        ordered = [e for _, e in ranked]
+    else:
+        ordered = sorted(members.values(), key=rank)
     if len(ordered) > spec.keep:
         ordered = ordered[: spec.keep]
         cut = after(rank(ordered[-1]))
@@ -306,9 +324,33 @@ def top(spec: ViewSpec, state: State, now: Decimal | int) -> list[Entry]:
     return sorted(games, key=rank)[: spec.shown]
 
 
+#: Games merged at a time when a state is computed from every game: memory then holds a chunk and
+#: the state (at most ``keep`` games), not the table (a scan of 100,000 games held at once passed
+#: the roll-up's 512 MB).
+SCAN_CHUNK = 5000
+
+
 def from_scratch(spec: ViewSpec, games: Iterable[Mapping[str, Any]], now: Decimal | int) -> State:
-    """The state computed from every game (already parsed) in the table."""
-    return settle(spec, {key_of(e): dict(e) for e in games if spec.wants(e)}, None, now)
+    """The state computed from every game (already parsed) in the table, ``SCAN_CHUNK`` games at a
+    time. Merging a chunk into the state of the games before it gives the state of both: a game
+    the state dropped is below its floor (which only rises) or has ``n`` better games starting no
+    earlier, which stay in the state or are dropped for the same reason, so it can never be a
+    member again; the state keeps the invariant (see the module docstring) at every step."""
+    state = State({})
+    chunk: dict[Key, Entry] = {}
+    for e in games:
+        if spec.wants(e):
+            chunk[key_of(e)] = dict(e)
+            if len(chunk) >= SCAN_CHUNK:
+                state, chunk = _merge_all(spec, state, chunk, now), {}
+    return _merge_all(spec, state, chunk, now)
+
+
+def _merge_all(spec: ViewSpec, state: State, games: dict[Key, Entry], now: Decimal | int) -> State:
+    """``state`` with ``games`` (new keys, all wanted by the view) merged in."""
+    floor = state.floor
+    fresh = games if floor is None else {k: e for k, e in games.items() if rank(e) < floor}
+    return settle(spec, {**state.members, **fresh}, floor, now)
 
 
 def apply_changes(

@@ -20,7 +20,7 @@ import json
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -152,7 +152,7 @@ def changes_of(
         for image in ("OldImage", "NewImage"):
             # Both images name handles: a game whose handle changed leaves the old handle's view.
             raw = ddb.get(image)
-            handle = raw.get("handle", {}).get("S") if isinstance(raw, Mapping) else None
+            handle = raw.get("handle", {}).get("S") if type(raw) is dict or isinstance(raw, Mapping) else None
             if isinstance(handle, str) and handle:
                 handles.setdefault(handle, set()).add(key)
         changes[key] = _game_of(key, ddb.get("NewImage"))
@@ -161,9 +161,9 @@ def changes_of(
     return changes, handles, days, now
 
 
-def scan_games(table: Any) -> list[Entry]:
-    """Every valid completed game in the table (the fallback when a view's state is not enough)."""
-    out = []
+def scan_games(table: Any) -> Iterator[Entry]:
+    """Every valid completed game in the table, page by page (the fallback when a view's state is
+    not enough; ranking.from_scratch merges them a chunk at a time, so the table is never held)."""
     for item in table.scan_all():
         if ranking.is_view_key(item.get("event_key"), item.get("start_timestamp")):
             continue
@@ -173,8 +173,7 @@ def scan_games(table: Any) -> list[Entry]:
             report(f"game {item.get('event_key')!r} {item.get('start_timestamp')}: {err}")
             continue
         if e is not None:
-            out.append(e)
-    return out
+            yield e
 
 
 # --- view items ------------------------------------------------------------------------------------
@@ -346,6 +345,19 @@ def _plan(
     as_of = Decimal(item["as_of"]) if item is not None else None
     t = max(Decimal(now), as_of) if as_of is not None else Decimal(now)
     new = ranking.apply_changes(spec, old, changes, t)
+    if (
+        new is old
+        and not spec.windowed
+        and not touch
+        and item is not None
+        and isinstance(item.get("kept"), str)
+        and len(item.get("games") or ()) == min(spec.shown, len(old.members))
+    ):
+        # Most merges into a handle's or a day's view change nothing (the games rank below its
+        # floor): the state is the stored one, and such a view's board is its best members
+        # whatever the time, which the stored board already is (its length would differ if N had
+        # changed since it was written). So no board to rebuild and compare, and no write.
+        return None
     if new is None:
         # The state cannot tell what replaces a lost member: recompute from the table. The scan
         # follows the read of ``item``, so it holds every game merged into the version read.

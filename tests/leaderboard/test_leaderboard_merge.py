@@ -209,6 +209,27 @@ def test_a_batch_applied_twice_writes_nothing_the_second_time(tmp_path):
         assert games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})["version"] == 1
 
 
+def test_a_merge_that_changes_no_state_skips_the_write_unless_n_changed(tmp_path):
+    # A game below a day's floor leaves its state as stored: no write. The same game merged with
+    # another N must still rewrite the day's board (its length says the stored board is stale).
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = create_games(client)
+        t = int(clock.t)
+        batch = put_games(client, [game(f"u{i}", t - 10 * i, 100 + i, handle=HANDLES[0]) for i in range(12)])
+        rollup.on_records(games, batch, 3)
+        day = ranking.DAY_PREFIX + day_of(Decimal(t))
+        before = games.get({"event_key": day, "start_timestamp": 0})
+        low = put_games(client, [game("u-low", t - 500, 1, handle=HANDLES[1])])
+        assert day not in rollup.on_records(games, low, 3)  # below the floor of 9 kept games
+        assert games.get({"event_key": day, "start_timestamp": 0})["version"] == before["version"]
+        rollup._warm.distrust()
+        again = put_games(client, [game("u-low", t - 500, 2, handle=HANDLES[1])])
+        assert day in rollup.on_records(games, again, 2)
+        assert len(games.get({"event_key": day, "start_timestamp": 0})["games"]) == 2
+        check_views(games, 2)
+
+
 def test_a_batch_whose_views_moved_under_it_merges_again(tmp_path, monkeypatch):
     """Another batch writes the same views between this batch's read and its transaction: the
     transaction is cancelled whole, and each view is merged again on top of the other's games."""

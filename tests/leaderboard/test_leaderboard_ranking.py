@@ -118,6 +118,44 @@ def test_the_skyband_knows_the_top_n_as_games_age(games, n, ages):
         assert ranking.top(ranking.recent(n), state, now) == want
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    games=_games,
+    n=st.integers(1, 3),
+    chunk=st.integers(1, 7),
+    keep=st.integers(0, 4),
+    ages=st.lists(st.integers(0, 60), min_size=1, max_size=4),
+)
+def test_a_state_computed_a_chunk_at_a_time_is_exact(games, n, chunk, keep, ages):
+    """A scan merged a chunk at a time (so the table is never held at once) gives a state that
+    keeps the invariant: the same board as the whole table at once, now and as games age, and no
+    member outside the skyband or at or below the floor (state caps down to N included)."""
+    es = [entry(f"u{k}", T + s - 3600, p) for k, s, p in games]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(ranking, "KEEP_RECENT", n + keep)
+        spec, now = ranking.recent(n), T - 60
+        monkeypatch.setattr(ranking, "SCAN_CHUNK", 10**6)
+        whole = ranking.from_scratch(spec, es, now)
+        monkeypatch.setattr(ranking, "SCAN_CHUNK", chunk)
+        chunked = ranking.from_scratch(spec, es, now)
+        sky = {ranking.key_of(e) for e in ranking.skyband([e for e in es if ranking.live(e, now)], n)}
+        assert set(chunked.members) <= sky
+        if chunked.floor is not None:
+            assert all(ranking.rank(e) < chunked.floor for e in chunked.members.values())
+            assert {
+                k for k in sky if ranking.rank(next(e for e in es if ranking.key_of(e) == k)) < chunked.floor
+            } == set(chunked.members)
+        else:
+            assert set(chunked.members) == sky
+        assert ranking.top(spec, chunked, now) == ranking.top(spec, whole, now)
+        for age in sorted(ages):
+            at = now + age
+            want = sorted((e for e in es if ranking.live(e, at)), key=ranking.rank)[:n]
+            aged = ranking.apply_changes(spec, chunked, {}, at)
+            if aged is not None:  # None: too few members left above the floor, the roll-up scans
+                assert ranking.top(spec, aged, at) == want
+
+
 def test_deleting_a_recent_member_asks_for_a_scan_and_a_non_member_does_not():
     spec = ranking.recent(1)
     a, b = entry("a", T - 100, 9), entry("b", T - 200, 5)  # b is older and worse: not in the skyband
