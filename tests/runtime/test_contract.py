@@ -15,6 +15,14 @@ def test_any_json_event_round_trips(pool: Pool, event: object) -> None:
     assert (result.status_code, result.function_error, result.json()) == (200, None, {"event": event})
 
 
+def test_json_beyond_64_bit_integers_reaches_the_handler_as_pythons_json_reads_it(pool: Pool) -> None:
+    # Lambda's runtime decodes with Python's json: integers of any size, and the handler sees them.
+    big = 2**80 + 1
+    result = pool.invoke("echo", b'{"n": %d, "m": [-%d, 1.5e300]}' % (big, big))
+    assert result.function_error is None
+    assert result.json() == {"event": {"n": big, "m": [-big, 1.5e300]}}
+
+
 def test_empty_payload_is_an_empty_object(pool: Pool) -> None:
     assert pool.invoke("echo", b"").json() == {"event": {}}
 

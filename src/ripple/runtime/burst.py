@@ -224,8 +224,8 @@ def invoke_all(pool: Pool, calls: Sequence[Call], done: Done, *, parallel: int, 
             spinning = False
             if len(flights) == 1 and pool._running == 1 and not queue:
                 # A lone invocation busy-polls briefly for its answer (see sandbox.SPIN_S).
-                sent = next(iter(flights.values()))[0].sent
-                spinning = sent > 0 and now - sent < SPIN_S
+                sb, line = next(iter(flights.items()))
+                spinning = line[0].sent > 0 and now - line[0].sent < SPIN_S and sb.quick
             ready = {fd for fd, _ in poller.poll(0 if spinning else max(0.0, (due - now) * 1000))}
             now = time.monotonic()
             woken = {by_fd[fd] for fd in ready}

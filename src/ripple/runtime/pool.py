@@ -22,6 +22,7 @@ import asyncio
 import atexit
 import functools
 import itertools
+import json
 import random
 import threading
 import time
@@ -91,8 +92,11 @@ class InvocationResult:
     executed_version: str = "$LATEST"
 
     def json(self) -> Any:
-        """The payload decoded (``None`` for an empty payload)."""
-        return orjson.loads(self.payload) if self.payload else None
+        """The payload decoded (``None`` for an empty payload), as Python's json reads it: orjson
+        would turn an integer beyond 64 bits into a float."""
+        if not self.payload or self.payload == b"null":
+            return None
+        return json.loads(self.payload)
 
     @property
     def error(self) -> dict[str, Any] | None:

@@ -25,6 +25,8 @@ LOG_MARK = b"\x00\x1eripple:end\x1e\x00"
 MAX_HEADER = 1 << 20
 MAX_BODY = 64 << 20
 _CHUNK = 1 << 16
+#: Bodies from this size on are sent without being copied next to their header first.
+_GATHER = 1 << 14
 #: Reads of the rest of a big frame: about what a Unix socket's buffer holds.
 _BIG_CHUNK = 1 << 18
 
@@ -32,7 +34,17 @@ _BIG_CHUNK = 1 << 18
 def send(sock: socket.socket, header: dict[str, Any], body: bytes = b"") -> None:
     """Send one message. Raises OSError if the peer is gone."""
     head = orjson.dumps(header)
-    sock.sendall(_PREFIX.pack(len(head), len(body)) + head + body)
+    first = _PREFIX.pack(len(head), len(body)) + head
+    if len(body) < _GATHER:
+        sock.sendall(first + body)
+        return
+    # A big body (a batch of stream records) goes out from where it is, not copied into one buffer.
+    sent = sock.sendmsg([first, body])
+    if sent < len(first):
+        sock.sendall(first[sent:])
+        sent = len(first)
+    if sent < len(first) + len(body):
+        sock.sendall(memoryview(body)[sent - len(first) :])
 
 
 class Channel:
