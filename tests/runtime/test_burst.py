@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -159,3 +160,16 @@ def test_slow_calls_spread_over_more_sandboxes_than_cores(queued: Pool) -> None:
     got = run(queued, calls, parallel=parallel)
     pids = {only(got[i]).json()["pid"] for i in range(len(calls))}
     assert len(pids) == parallel
+
+
+def test_big_events_and_big_answers_do_not_stall_the_loop(queued: Pool) -> None:
+    # Events bigger than a socket's buffer are never queued behind a running call: sending one
+    # would block this thread while the worker blocks sending it a big answer.
+    pad = "y" * 300_000
+    calls = [call("bulky", answer=2_000_000, pad=pad if i % 2 else "") for i in range(8)]
+    got: dict[int, list[InvocationResult | RippleError]] = {}
+    runner = threading.Thread(target=lambda: got.update(run(queued, calls)), daemon=True)
+    runner.start()
+    runner.join(60)  # a stalled loop stays stalled; closing the pool (the fixture) frees it
+    assert not runner.is_alive(), "the burst loop stalled"
+    assert [len(only(got[i]).payload) for i in range(len(calls))] == [2_000_002] * len(calls)

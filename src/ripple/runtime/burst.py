@@ -12,6 +12,7 @@ starting never holds up the others' answers, deadlines or memory checks.
 
 from __future__ import annotations
 
+import itertools
 import os
 import select
 import time
@@ -57,8 +58,14 @@ CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (o
 #: More sandboxes, up to ``parallel``, join only while every one in use runs a call older than
 #: this (seconds): slow, I/O-bound handlers get the width, quick ones the cores.
 SPREAD_AFTER_S = 0.02
-#: Calls sent to one sandbox at most: the one running and the next ones, ready in its socket.
-DEPTH = 3
+#: Calls sent to one sandbox at most: the one running and the next ones, ready in its socket. A
+#: deeper queue lets each wake-up of this thread and of the worker handle more calls (a no-op
+#: drain: ~9,000/s at 3, ~11,500/s at 10, platform CPU per event 80 -> 60 µs).
+DEPTH = 8
+#: The bytes of queued calls' events one sandbox's socket may hold: well under a Unix socket's
+#: buffer, so sending one never blocks this thread (a blocked send while the worker blocks sending
+#: a big answer to it would wait forever). A bigger event waits for a sandbox of its own.
+QUEUE_BYTES = 64 * 1024
 
 Done = Callable[[int, "InvocationResult | RippleError"], None]
 
@@ -190,7 +197,15 @@ def invoke_all(pool: Pool, calls: Sequence[Call], done: Done, *, parallel: int, 
                     # No other sandbox: queue it behind a busy one of its function whose last call
                     # was quick (behind slow calls it would wait; those spread instead), least
                     # loaded first.
-                    ahead = [b for b in flights if b.fn is fn and b.queued < depth and b.last_ms < spread_ms]
+                    room = QUEUE_BYTES - len(call.event)
+                    ahead = [
+                        b
+                        for b, line in flights.items()
+                        if b.fn is fn
+                        and b.queued < depth
+                        and b.last_ms < spread_ms
+                        and sum(len(g.call.event) for g in itertools.islice(line, 1, None)) <= room
+                    ]
                     if not ahead:
                         break
                     target = min(ahead, key=lambda b: b.queued)

@@ -38,3 +38,8 @@ def sleepy(event, context):
 def io_bound(event, context):
     time.sleep(event["seconds"])  # waiting on I/O: more sandboxes, not more cores, make it faster
     return {"pid": os.getpid()}
+
+
+@app.function(timeout=30)
+def bulky(event, context):
+    return "x" * event["answer"]  # a big answer the worker blocks on until the pool reads it
