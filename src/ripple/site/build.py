@@ -40,6 +40,7 @@ from ripple.site.tracking import (
     key_from_json,
     resolve,
 )
+from ripple.site.writer import OutputWriter
 
 if TYPE_CHECKING:
     from ripple.site.render import ContentCache, Producer
@@ -572,11 +573,85 @@ class _Build:
                 stamp = b""
             t = self._lap("snapshot", t)
         # From here on we write: mark the state dirty so an interrupted write forces a full rebuild.
+        # Many new files are written by a forked process (writer.py) while the state's rows are
+        # worked out and inserted; the commit that marks the state clean waits for it.
         st.set_dirty(True)
-        _write_all(self.out, to_write)
-        for path in stale:
-            _remove(self.out, path)
-        t = self._lap("write", t)
+        writer = OutputWriter(self.out, to_write, stale, sum(1 for p in to_write if p not in prev))
+        writer.start()
+        t = self._lap("write", t)  # all of the writing, or only the fork
+        try:
+            return self._commit(
+                t,
+                t0,
+                writer,
+                site=site,
+                templates=templates,
+                outputs=outputs,
+                to_write=to_write,
+                stale=stale,
+                rendered=rendered,
+                full=full,
+                bulk=bulk,
+                stamp=stamp,
+                env=env,
+                config_digest=config_digest,
+                order_digest=order_digest,
+                list_digests=list_digests,
+                inputs=inputs,
+                files=files,
+                prev_files=prev_files,
+                parse_cache=parse_cache,
+                decoded=decoded,
+                cc=cc,
+                changed_ids=changed_ids,
+                reused=reused,
+            )
+        finally:
+            # On success commit() has waited already; on a failure the writer is still reaped, and
+            # its error (if any) is the lesser news.
+            try:
+                writer.wait()
+            except OSError:
+                pass
+
+    def _waited(self, writer: OutputWriter) -> None:
+        # Timings: how long the commit waited for a forked writer (the rest of the writing
+        # overlapped the rows and inserts).
+        t = time.perf_counter()
+        writer.wait()
+        self._lap("write_wait", t)
+
+    def _commit(
+        self,
+        t: float,
+        t0: float,
+        writer: OutputWriter,
+        *,
+        site: Site,
+        templates: Templates,
+        outputs: dict[str, Any],
+        to_write: dict[str, bytes],
+        stale: list[str],
+        rendered: int,
+        full: bool,
+        bulk: bool,
+        stamp: bytes,
+        env: bytes,
+        config_digest: bytes,
+        order_digest: bytes,
+        list_digests: dict[str, bytes],
+        inputs: bytes,
+        files: dict[str, FileInfo],
+        prev_files: dict[str, Any],
+        parse_cache: dict[str, Any],
+        decoded: dict[str, Any],
+        cc: ContentCache,
+        changed_ids: dict[int, bytes],
+        reused: Any,
+    ) -> BuildResult:
+        """The state's new rows, committed once ``writer`` has written every output (its OSError is
+        raised, with the state left dirty). Runs while the writer thread writes."""
+        st = self.state
 
         # Keys: ids for new ones, fresh digests for changed ones; unreferenced ones are dropped when
         # enough changed to make the sweep worth its cost (a dead key is only re-checked, never wrong).
@@ -631,7 +706,9 @@ class _Build:
             dead = {i for i in key_ids.values() if i not in referenced}
         live_content = {p.id for p in site.pages if p.source is not None}
         new_files = {p: (fi.size, fi.mtime, fi.hash) for p, fi in files.items()}
+        t = self._lap("rows", t)
         st.commit(
+            before_commit=lambda: self._waited(writer),
             meta={
                 "env": env,
                 "config": config_digest,
@@ -1152,42 +1229,3 @@ def _fragment_rows(frags: Fragments | None, id_memo: dict[Key, int], key_ids: di
         else:
             rows[fid] = fragment_row(fid, text, sorted(got))
     return rows
-
-
-def _write_all(out: Path, files: dict[str, bytes]) -> None:
-    # No temp-file-and-rename: the state is marked dirty first, so an interrupted write makes the
-    # next build a full one that rewrites every output.
-    # Plain string paths and file descriptors: at 15k files a Path and a buffered file object per
-    # output cost about a third of the writing CPU time.
-    root = os.fspath(out) + os.sep
-    made: set[str] = set()
-    for path in files:
-        d = os.path.dirname(path)
-        if d not in made:
-            made.add(d)
-            os.makedirs(root + d, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-    for path in sorted(files):
-        data = files[path]
-        fd = os.open(root + path, flags, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-
-
-def _remove(out: Path, rel: str) -> None:
-    p = out / rel
-    try:
-        p.unlink()
-    except FileNotFoundError:
-        return
-    d = p.parent
-    while d != out and d.is_dir():
-        try:
-            d.rmdir()
-        except OSError:
-            break
-        d = d.parent

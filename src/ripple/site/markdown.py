@@ -20,7 +20,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from ripple.site.rendered import Rendered, plain_text
+from ripple.site.rendered import Rendered, word_count
 
 MORE = "<!--more-->"
 _TAGS = re.compile(r"<[^>]*>")
@@ -79,7 +79,7 @@ class Renderer:
             full_src = body
         tokens = self.md.parse(full_src, env)
         content = self.md.renderer.render(tokens, self.md.options, env)
-        words = len(plain_text(content).split())
+        words = word_count(content)
         if head is not None:
             summary = self.md.render(head).strip()
             truncated = bool(_tail.strip())

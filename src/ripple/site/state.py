@@ -11,6 +11,7 @@ import json
 import pickle
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -275,8 +276,13 @@ class State:
         deleted: list[str],
         fragments: dict[str, tuple[str, bytes, bytes]] | None = None,
         reset: bool = False,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
         """Write the new state in one transaction (``reset``: replace everything, for full builds).
+
+        ``before_commit`` is called after the rows are inserted, just before ``COMMIT`` (the build
+        waits there for its output writer); whatever it raises rolls the transaction back and is
+        raised as it is.
 
         ``parsed`` rows with empty data keep their stored parse; ``decoded`` holds the unpickled
         parse of each rewritten row, kept in memory for the next build. Raises StateError."""
@@ -346,11 +352,17 @@ class State:
             )
             db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (b"0",))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION).encode(),))
+            if before_commit is not None:
+                before_commit()
             db.execute("COMMIT")
         except sqlite3.Error as e:
             db.execute("ROLLBACK")
             self._reset_memo()
             raise StateError(f"cannot write site state {self.path}: {e}") from None
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._reset_memo()
+            raise
         self.fresh = False
         self._remember(files, gone_files, parsed, decoded or {}, outputs, deleted, reset)
 

@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 import jinja2
 import jinja2.bccache
 import orjson
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ripple.site.errors import BuildError
 from ripple.site.fragments import Fragments, fragment_id
 from ripple.site.layouts import DEFAULTS_DIR, INTERNAL, internal_templates
-from ripple.site.tracking import MISSING_DIGEST, TRACKER, Key, Tracked, TrackedMap, wrap
+from ripple.site.tracking import MISSING_DIGEST, ROOTED, TRACKER, Key, Tracked, TrackedList, TrackedMap, wrap
 
 __all__ = ["DEFAULTS_DIR", "INTERNAL", "Templates", "internal_templates"]
 
@@ -136,7 +136,7 @@ class Templates:
         self.partial_memo: dict[tuple[Any, ...], tuple[Markup, dict[Key, bytes], Any]] = {}
         #: partials kept from earlier builds (set by the build when it has a state to keep them in)
         self.fragments: Fragments | None = None
-        env.globals.update(site=site_proxy, partial=self.partial, now=None)
+        env.globals.update(site=site_proxy, partial=self.partial, partial_each=self.partial_each, now=None)
         env.filters.update(FILTERS)
         env.filters["abs_url"] = self._abs_url
         env.filters["rel_url"] = self._rel_url
@@ -216,6 +216,44 @@ class Templates:
             frags.add(fid, str(out), rec.deps, set(ids))  # type: ignore[union-attr]
         TRACKER.merge(rec.deps, ids)
         return out
+
+    def partial_each(self, name: str, items: Any, sep: str = "") -> Markup:
+        """``partial_each("item.xml", pages, sep)``: ``sep`` then ``partial(name, p)`` for every ``p``
+        of ``items``, joined. The same text and the same recorded reads as
+        ``{% for p in items %}{{ sep }}{{ partial(name, p) }}{% endfor %}``, in one call: a feed of
+        9,000 items spends about a third of its time in the template loop and the call machinery
+        around each memoized partial. ``sep`` is escaped unless it is markup (a literal such as
+        ``"\\n\\t"`` comes out as it is). Raises what :meth:`partial` raises."""
+        sep_s = str(escape(sep))
+        partial = self.partial
+        if type(items) is not TrackedList:
+            # str.join, not ``+``: a str plus Markup would escape the (already escaped) separator.
+            return Markup("".join([s for x in items for s in (sep_s, partial(name, x))]))
+        seq = items._seq
+        # What iterating the list in a template records (TrackedList.__iter__).
+        TRACKER.record((*items._key, ("iter",)), seq)
+        if not name.endswith((".html", ".xml", ".txt", ".json")):
+            name += ".html"
+        tname = name if name.startswith(INTERNAL) else "partials/" + name
+        # A memoized partial (already rendered, or taken from a fragment, this build) is replayed
+        # here without a call: partial() itself pushes and pops a recording, so whether the open
+        # recordings take ids cannot change between items.
+        memo = self.partial_memo
+        takes_ids = TRACKER.takes_ids()
+        merge = TRACKER.merge
+        rooted = ROOTED
+        parts: list[str] = []
+        add = parts.append
+        for p in seq:
+            key = rooted[type(p)](p)
+            hit = memo.get((tname, ("t", key)))
+            add(sep_s)
+            if hit is not None and (takes_ids or not hit[2]):
+                merge(hit[1], hit[2])
+                add(hit[0])
+            else:
+                add(partial(name, Tracked(key, p)))
+        return Markup("".join(parts))
 
     def _abs_url(self, path: str) -> str:
         root = wrap(("site", "base_url"), self.config.base_url)

@@ -1,0 +1,125 @@
+"""Speed-ups that must not change a byte: writing outputs (in place, and from a forked writer while
+the state commits), ``partial_each``, and counting words without building the plain text."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import site_edits as E
+from site_helpers import NOW, oracle, synth, tree, write
+
+from ripple.site import build, parallel, writer
+from ripple.site.rendered import plain_text, word_count
+
+N = 40
+
+
+@pytest.fixture(scope="module")
+def site_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth().make(N, tmp_path_factory.mktemp("writer"), ("ripple",))["ripple"]
+
+
+def test_write_all_overwrites_in_place_and_cuts_to_length(tmp_path: Path) -> None:
+    writer.write_all(tmp_path, {"a/index.html": b"x" * 5000, "b.xml": b"short"})
+    ino = (tmp_path / "a" / "index.html").stat().st_ino
+    writer.write_all(tmp_path, {"a/index.html": b"new", "b.xml": b"a longer text"})
+    assert (tmp_path / "a" / "index.html").read_bytes() == b"new"
+    assert (tmp_path / "b.xml").read_bytes() == b"a longer text"
+    assert (tmp_path / "a" / "index.html").stat().st_ino == ino  # the same file, rewritten
+
+
+def _dirty(out: Path) -> bytes:
+    db = sqlite3.connect(out / ".ripple" / "site.db")
+    try:
+        return db.execute("SELECT v FROM meta WHERE k='dirty'").fetchone()[0]
+    finally:
+        db.close()
+
+
+@pytest.mark.skipif(not parallel.available(), reason="needs fork, 2 CPUs and a single thread")
+def test_forked_writer_builds_what_the_plain_path_does(site_src: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(writer, "FORK_MIN_FILES", 10**9)
+    build(site_src, tmp_path / "plain", now=NOW)
+    monkeypatch.setattr(writer, "FORK_MIN_FILES", 1)
+    res = build(site_src, tmp_path / "forked", now=NOW)
+    assert res.timings.get("write") is not None
+    assert tree(tmp_path / "plain") == tree(tmp_path / "forked")
+    assert _dirty(tmp_path / "forked") == b"0"
+
+
+@pytest.mark.parametrize("forked", [True, False])
+def test_write_failure_leaves_state_dirty(site_src: Path, tmp_path: Path, monkeypatch, forked: bool) -> None:
+    if forked and not parallel.available():
+        pytest.skip("needs fork, 2 CPUs and a single thread")
+    src = tmp_path / "src"
+    shutil.copytree(site_src, src)
+    out = tmp_path / "out"
+    build(src, out, now=NOW)
+    # A new post whose output folder cannot be made: a plain file sits where its folder goes. The
+    # failure happens in the forked writer (or before the rows, in this process), and is raised
+    # when the commit waits for it, after the state's rows were inserted.
+    E.add_post(src, "blocked", "2026-11-27T11:00:00Z")
+    (out / "posts" / "blocked").write_text("in the way")
+    monkeypatch.setattr(writer, "FORK_MIN_FILES", 1 if forked else 10**9)
+    with pytest.raises(OSError, match="blocked"):
+        build(src, out, now=NOW)
+    assert _dirty(out) == b"1"  # rolled back to the dirty mark set before writing
+    (out / "posts" / "blocked").unlink()
+    res = build(src, out, now=NOW)
+    assert res.full  # a dirty state makes the next build a full one
+    oracle(src, out, tmp_path)
+
+
+def test_partial_each_matches_the_template_loop(tmp_path: Path) -> None:
+    layouts = {
+        "layouts/_default/baseof.html": "{% block main %}{% endblock %}",
+        "layouts/partials/item.html": "<li>{{ page.title }}</li>",
+        "layouts/partials/n.html": "[{{ ctx }}]",
+    }
+    content = {
+        f"content/posts/p{i}.md": f"---\ntitle: P{i}\ndate: 2026-01-0{i + 1}\n---\nText {i}.\n" for i in range(4)
+    }
+    base = {"config.toml": 'baseURL = "https://x.org/"\ntitle = "T"\n', **content, **layouts}
+    loop = (
+        "{% for p in page.pages %}, {{ partial('item.html', p) }}{% endfor %}|"
+        "{% for i in [1, 2] %}{{ partial('n.html', i) }}{% endfor %}"
+    )
+    each = "{{ partial_each('item.html', page.pages, ', ') }}|{{ partial_each('n.html', [1, 2]) }}"
+    for name, body in (("loop", loop), ("each", each)):
+        write(tmp_path / name, {**base, "layouts/_default/list.html": body, "layouts/_default/single.html": "s"})
+        build(tmp_path / name, tmp_path / f"{name}-out", now=NOW)
+    assert tree(tmp_path / "loop-out") == tree(tmp_path / "each-out")
+    assert b"<li>P3</li>, <li>P2</li>" in (tmp_path / "each-out" / "posts" / "index.html").read_bytes()
+    # The reads are recorded as the loop records them: a retitle reaches the list, incrementally.
+    src = tmp_path / "each"
+    E.retitle(src / "content" / "posts" / "p2.md", "Renamed")
+    res = build(src, tmp_path / "each-out", now=NOW)
+    assert "posts/index.html" in res.written
+    assert b"<li>Renamed</li>" in (tmp_path / "each-out" / "posts" / "index.html").read_bytes()
+    oracle(src, tmp_path / "each-out", tmp_path)
+
+
+def test_partial_each_escapes_a_plain_separator(tmp_path: Path) -> None:
+    write(
+        tmp_path / "s",
+        {
+            "config.toml": 'baseURL = "https://x.org/"\ntitle = "T"\n',
+            "content/posts/a.md": "---\ntitle: A\n---\nx\n",
+            "layouts/_default/single.html": "{{ partial_each('n.html', [1, 2], '<b>') }}",
+            "layouts/_default/list.html": "l",
+            "layouts/partials/n.html": "{{ ctx }}",
+        },
+    )
+    build(tmp_path / "s", tmp_path / "o", now=NOW)
+    assert (tmp_path / "o" / "posts" / "a" / "index.html").read_bytes() == b"&lt;b&gt;1&lt;b&gt;2"
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["", "  ", "<p>a</p><p>b</p>", "a&nbsp;b", "x &amp; y", "a\u2003b", "a&#32;b&#x2028;c", "<b>x</b>y\n\tz &lt;w&gt;"],
+)
+def test_word_count_is_that_of_the_plain_text(html: str) -> None:
+    assert word_count(html) == len(plain_text(html).split())
