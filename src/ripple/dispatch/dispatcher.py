@@ -159,6 +159,12 @@ class Dispatcher:
         #: straight from the log in this step (saved only when every one of them was handled).
         self._advance: dict[str, int] = {}
         self._workers = workers
+        #: Per trigger, when its first queued event is due (INF: none), as the last step's end saw
+        #: it: a step skips the queue's query while nothing is due, which at an idle system is one
+        #: statement fewer between a commit and its invocation. Enqueues in this process forget
+        #: the entry; one by another process (``ripple dlq redrive``) is seen at the next step's
+        #: end, which comes within Platform's MAX_WAIT_S.
+        self._due_at: dict[str, float] = {}
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ripple-dispatch") if workers > 1 else None
 
     # -- checkpoints ------------------------------------------------------------------------------
@@ -239,7 +245,9 @@ class Dispatcher:
                 wake, fresh = self._intake(t, now)
                 work = min(work, wake)
                 arrivals += [(t, item) for item in fresh]
-            arrivals += [(t, item) for item in self._queue.due(t.name, now)]
+            known = self._due_at.get(t.name)
+            if known is None or known <= now:
+                arrivals += [(t, item) for item in self._queue.due(t.name, now)]
         completed = False
         try:
             runs = []
@@ -267,6 +275,7 @@ class Dispatcher:
         work = min([work, *wakes])
         for t in list(self.triggers.values()) + list(self._invoke_triggers.values()):
             nxt = self._queue.next_due(t.name)
+            self._due_at[t.name] = INF if nxt is None else nxt
             if nxt is not None:
                 work = min(work, nxt)
         if self._log.latest() > seen:
@@ -530,6 +539,8 @@ class Dispatcher:
         else:
             records = len(orjson.loads(item.event).get("Records", ())) if t.kind != "schedule" else 1
         self._delivered(t, resp, records, started)
+        if resp.throttled or resp.function_error is not None:
+            self._due_at.pop(t.name, None)
         if resp.throttled:
             self._queue.retry(item, now + 1.0, None, count=False)
         elif resp.function_error is None:
@@ -608,6 +619,7 @@ class Dispatcher:
             trig = self._invoke_trigger(target)
             with self._db.write() as con:
                 self._queue.enqueue(con, trig.name, [body], now, hops=hops)
+            self._due_at.pop(trig.name, None)
         elif kind == "topic":
             self._store.publish(target, body.decode())
         elif kind == "stream":
@@ -637,6 +649,7 @@ class Dispatcher:
         trig = self._invoke_trigger(function)
         with self._db.write() as con:
             self._queue.enqueue(con, trig.name, [payload], self._clock(), hops=1)
+        self._due_at.pop(trig.name, None)
 
     # -- schedules --------------------------------------------------------------------------------
 
@@ -668,6 +681,7 @@ class Dispatcher:
         with self._db.write() as con:
             self._queue.enqueue(con, t.name, [event], now, hops=1)
             self._save(con, t.name, "", int(fire * 1000))
+        self._due_at.pop(t.name, None)
         nxt = t.schedule.next_after(fire)
         return INF if nxt is None else nxt
 
