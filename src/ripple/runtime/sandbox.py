@@ -1,11 +1,14 @@
 """One sandbox as the pool sees it: a worker process, its limits, and the invocations it runs.
 
-A sandbox serves one invocation at a time and stays warm between them. While an invocation runs, the
-calling thread waits on three channels at once (the control socket for the result, the log pipe, the
-status pipe that reports the worker's death) and samples the process tree's memory every
-:data:`SAMPLE_S` (less often as the invocation goes on). A timeout, a memory overrun or a dead
-worker kill the sandbox's whole process tree; the pool then starts a fresh one for the next
-invocation.
+A sandbox runs one invocation at a time and stays warm between them. A call is a small state
+machine (:meth:`Sandbox.begin`, then :meth:`Sandbox.advance` whenever one of :attr:`Sandbox.watched`
+is readable or :attr:`Sandbox.due` has come): it reads the three channels (the control socket for
+the result, the log pipe, the status pipe that reports the worker's death) and samples the process
+tree's memory every :data:`SAMPLE_S` (less often as the invocation goes on). The blocking
+:meth:`Sandbox.invoke` drives it with a poll of its own; the burst loop (``burst.py``) drives many
+sandboxes with one, and may queue further calls behind the running one, which the worker starts
+as soon as it answers (their output is told apart by a mark on the log pipe). A timeout, a memory
+overrun or a dead worker kill the sandbox's whole process tree; the pool then starts a fresh one.
 """
 
 from __future__ import annotations
