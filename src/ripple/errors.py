@@ -197,3 +197,10 @@ class StateFull(StateError):
 
 class StateTooNew(StateError):
     code = "StateTooNew"
+
+
+class StateBusy(StateError):
+    """Another platform already runs this app on this state folder (two would deliver every event
+    twice)."""
+
+    code = "StateBusy"

@@ -8,6 +8,8 @@ the sandboxes are closed.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import sys
 import threading
@@ -19,6 +21,7 @@ from typing import Any
 import ripple
 from ripple.app import App
 from ripple.dispatch.dispatcher import Delivery, Dispatcher, pool_invoker
+from ripple.errors import StateBusy
 
 #: Upper bound on one wait, so a stop request or a changed file is noticed promptly.
 MAX_WAIT_S = 0.5
@@ -39,11 +42,21 @@ class Platform:
 
         self.app = app
         self.client = ripple.connect(state)
+        try:
+            self._lock = _hold_lock(self.client.folder, app.name)
+        except BaseException:
+            self.client.close()
+            raise
         for res in app.resources:
             res.ensure(self.client)
         self.pool = Pool(app, state=self.client.folder, **pool_options)
         self.dispatcher = Dispatcher(
-            self.client, app.triggers, pool_invoker(self.pool), on_delivery=on_delivery, workers=DISPATCH_WORKERS
+            self.client,
+            app.triggers,
+            pool_invoker(self.pool),
+            on_delivery=on_delivery,
+            workers=DISPATCH_WORKERS,
+            exclusive=True,  # the lock above: no other dispatcher moves this app's checkpoints
         )
         # Triggers start reading here: anything written after the constructor returns is seen.
         self.dispatcher.start()
@@ -76,12 +89,40 @@ class Platform:
         self.dispatcher.close()
         self.pool.close()
         self.client.close()
+        if self._lock >= 0:
+            os.close(self._lock)  # releases the lock (the file stays: removing it would race)
+            self._lock = -1
 
     def __enter__(self) -> Platform:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _hold_lock(folder: Path, app: str) -> int:
+    """Lock ``<state>/platforms/<app>.lock`` for this process's life (the kernel drops the lock when
+    the process dies, also by SIGKILL) and return its descriptor. Raises StateBusy, naming the
+    holder's pid, when another platform runs the same app on this state folder. Different apps may
+    share a state folder (``ripple demo`` runs two)."""
+    path = Path(folder) / "platforms" / f"{app}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StateBusy(
+            f"another ripple platform (pid {holder}) already runs app {app!r} on {folder}: "
+            "two would deliver every event twice; stop it first"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 def watch(paths: list[Path], changed: Callable[[set[Path]], None], stop: threading.Event) -> threading.Thread:

@@ -3,6 +3,7 @@ SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -68,3 +69,30 @@ def test_writes_made_right_after_start_are_seen(tmp_path, monkeypatch):
         deadline = time.monotonic() + 60
         p.run(until=lambda: calls.get({"key": "early.txt"}) is not None or time.monotonic() > deadline)
         assert calls.get({"key": "early.txt"}) is not None
+
+
+def test_a_second_platform_for_one_app_and_state_is_refused(tmp_path, monkeypatch):
+    """Two platforms running one app on one state folder would deliver every event twice: the
+    second is refused by name, changing nothing; another app may share the folder; the lock goes
+    with the platform."""
+    import pytest
+
+    from ripple.app import App
+    from ripple.errors import StateBusy
+    from ripple.platform import Platform
+    from ripple.runtime.loader import load_app
+
+    (tmp_path / "app.py").write_text(APP)
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "state"
+    app = load_app("app.py")
+    with Platform(app, state=state, spare=False):
+        with pytest.raises(StateBusy, match=rf"pid {os.getpid()}\) already runs app 'served'"):
+            Platform(app, state=state, spare=False)
+        other = App("other-app", root=tmp_path)
+        with Platform(other, state=state, spare=False):
+            pass
+    with Platform(app, state=state, spare=False) as again:
+        again.client.bucket("up-bucket").put("after.txt", b"x")
+        assert again.dispatcher.drain() >= 1
+        assert again.client.table("calls").get({"key": "after.txt"}) is not None

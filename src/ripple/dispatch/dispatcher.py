@@ -136,9 +136,12 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         on_delivery: Callable[[Delivery], None] | None = None,
         workers: int = 1,
+        exclusive: bool = False,
     ):
         """``workers`` > 1 runs independent lanes and queued events side by side (the platform
-        does); 1 keeps every step deterministic (the test harness does)."""
+        does); 1 keeps every step deterministic (the test harness does). ``exclusive``: no other
+        dispatcher runs these triggers (the platform holds a lock), so asynchronous triggers'
+        checkpoints are kept in memory after they are saved, not read back at every step."""
         check_triggers(triggers)
         self._client = client
         self._store = client.store
@@ -165,6 +168,8 @@ class Dispatcher:
         #: the entry; one by another process (``ripple dlq redrive``) is seen at the next step's
         #: end, which comes within Platform's MAX_WAIT_S.
         self._due_at: dict[str, float] = {}
+        self._exclusive = exclusive
+        self._positions: dict[str, int] = {}  # exclusive only: async triggers' saved checkpoints
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ripple-dispatch") if workers > 1 else None
 
     # -- checkpoints ------------------------------------------------------------------------------
@@ -436,9 +441,13 @@ class Dispatcher:
     def _intake(self, t: Trigger, now: float) -> tuple[float, list[QueueItem]]:
         """The events ``t`` takes from the new records of its source, to deliver now, and when to
         look again. Its checkpoint moves past them at the step's end (:meth:`_acknowledge`)."""
-        saved = self._checkpoint(t.name, "")
-        assert saved is not None  # start() pinned it
-        position = saved[0]
+        position = self._positions.get(t.name)
+        if position is None:
+            saved = self._checkpoint(t.name, "")
+            assert saved is not None  # start() pinned it
+            position = saved[0]
+            if self._exclusive:
+                self._positions[t.name] = position
         opts = t.options
         assert isinstance(opts, AsyncOptions)
         changes = self._log.read(position, sources=[t.log_source], limit=PAGE if opts.batch_size else DIRECT_PAGE)
@@ -594,6 +603,8 @@ class Dispatcher:
                     self._send(opts.on_success, self._record(t, item, "Success", resp, now), now, hops=item.hops + 1)
             for trigger, position in advance.items():
                 self._save(con, trigger, "", position)
+        if self._exclusive:
+            self._positions.update(advance)  # committed
 
     def _delivered(self, t: Trigger, resp: Response, records: int, started: float | None = None) -> None:
         if self._on_delivery is not None and not resp.throttled:
