@@ -47,19 +47,29 @@ class Platform:
         except BaseException:
             self.client.close()
             raise
-        for res in app.resources:
-            res.ensure(self.client)
-        self.pool = Pool(app, state=self.client.folder, **pool_options)
-        self.dispatcher = Dispatcher(
-            self.client,
-            app.triggers,
-            pool_invoker(self.pool),
-            on_delivery=on_delivery,
-            workers=DISPATCH_WORKERS,
-            exclusive=True,  # the lock above: no other dispatcher moves this app's checkpoints
-        )
-        # Triggers start reading here: anything written after the constructor returns is seen.
-        self.dispatcher.start()
+        pool = None
+        try:
+            for res in app.resources:
+                res.ensure(self.client)
+            self.pool = pool = Pool(app, state=self.client.folder, **pool_options)
+            self.dispatcher = Dispatcher(
+                self.client,
+                app.triggers,
+                pool_invoker(self.pool),
+                on_delivery=on_delivery,
+                workers=DISPATCH_WORKERS,
+                exclusive=True,  # the lock above: no other dispatcher moves this app's checkpoints
+            )
+            # Triggers start reading here: anything written after the constructor returns is seen.
+            self.dispatcher.start()
+        except BaseException:
+            # A platform that failed to start holds nothing: a corrected retry in this process
+            # must not find its own lock taken.
+            if pool is not None:
+                pool.close()
+            self.client.close()
+            os.close(self._lock)
+            raise
         self.stopping = threading.Event()
         self._lines = on_delivery is not None
 

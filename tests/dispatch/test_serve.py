@@ -96,3 +96,27 @@ def test_a_second_platform_for_one_app_and_state_is_refused(tmp_path, monkeypatc
         again.client.bucket("up-bucket").put("after.txt", b"x")
         assert again.dispatcher.drain() >= 1
         assert again.client.table("calls").get({"key": "after.txt"}) is not None
+
+
+def test_a_platform_that_fails_to_start_releases_its_lock(tmp_path, monkeypatch):
+    import pytest
+
+    from ripple.errors import NotFound
+    from ripple.platform import Platform
+    from ripple.runtime.loader import load_app
+
+    (tmp_path / "app.py").write_text(APP)
+    monkeypatch.chdir(tmp_path)
+    app = load_app("app.py")
+    state = tmp_path / "state"
+
+    def missing_table(self: object) -> None:
+        raise NotFound("no such table")  # as a trigger on a table that is not there
+
+    monkeypatch.setattr("ripple.dispatch.dispatcher.Dispatcher.start", missing_table)
+    with pytest.raises(NotFound):
+        Platform(app, state=state, spare=False)
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    with Platform(app, state=state, spare=False):
+        pass
