@@ -82,19 +82,21 @@ class PoolInvoker:
             )
         except RippleError as e:
             return _refused(e)
-        return Response(r.function_error, r.json(), request_id=r.request_id, duration_ms=r.duration_ms)
+        return _response(r)
 
     def all(self, calls: Sequence[AsyncCall], done: Callable[[int, Response], None], parallel: int) -> None:
         """Run asynchronous ``calls`` through the pool's one-thread loop (``Pool.invoke_all``)."""
         from ripple.runtime.burst import Call
 
         def landed(i: int, r: Any) -> None:
-            if isinstance(r, RippleError):
-                done(i, _refused(r))
-            else:
-                done(i, Response(r.function_error, r.json(), request_id=r.request_id, duration_ms=r.duration_ms))
+            done(i, _refused(r) if isinstance(r, RippleError) else _response(r))
 
         self._pool.invoke_all([Call(*c) for c in calls], landed, parallel=parallel)
+
+
+def _response(r: Any) -> Response:
+    """What the dispatcher needs of a pool's InvocationResult."""
+    return Response(r.function_error, r.json(), request_id=r.request_id, duration_ms=r.duration_ms)
 
 
 def _refused(e: RippleError) -> Response:

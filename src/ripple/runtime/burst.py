@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ripple.app import Function
-from ripple.errors import NotFound, RequestTooLarge, RippleError
+from ripple.errors import RippleError
 from ripple.runtime import logs
 from ripple.runtime.sandbox import READY, SPIN_S, Outcome, Sandbox
 
@@ -174,15 +174,11 @@ def invoke_all(pool: Pool, calls: Sequence[Call], done: Done, *, parallel: int, 
             while queue:
                 i = queue[0]
                 call = calls[i]
-                fn = pool._functions.get(call.function)
-                if fn is None:
-                    refuse(i, NotFound(f"Function not found: {call.function}"))
-                    continue
-                if len(call.event) > pool_mod.ASYNC_PAYLOAD_LIMIT:
-                    size, limit = len(call.event), pool_mod.ASYNC_PAYLOAD_LIMIT
-                    refuse(
-                        i, RequestTooLarge(f"Request payload of {size} bytes exceeds the Event limit of {limit} bytes")
-                    )
+                try:
+                    fn = pool._function(call.function)
+                    pool_mod.check_size(call.event, "Event")
+                except RippleError as exc:
+                    refuse(i, exc)
                     continue
                 sb = None
                 if len(flights) < parallel and (len(flights) < width or all_slow()):

@@ -365,11 +365,7 @@ class Pool:
                 body = orjson.dumps(event)
             except TypeError as exc:
                 raise InvalidRequestContent(f"event is not JSON-serialisable: {exc}") from None
-        limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
-        if len(body) > limit:
-            raise RequestTooLarge(
-                f"Request payload of {len(body)} bytes exceeds the {invocation_type} limit of {limit} bytes"
-            )
+        check_size(body, invocation_type)
         return body
 
     def _acquire(self, fn: Function, *, wait: bool) -> Sandbox:
@@ -642,6 +638,15 @@ def _request_id() -> str:
 
 
 _RAND_B = 2**62 - 1
+
+
+def check_size(body: bytes, invocation_type: str) -> None:
+    """Raise RequestTooLarge when ``body`` is over Lambda's limit for ``invocation_type``."""
+    limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+    if len(body) > limit:
+        raise RequestTooLarge(
+            f"Request payload of {len(body)} bytes exceeds the {invocation_type} limit of {limit} bytes"
+        )
 
 
 def _request(rid: str, hops: int, client_context: dict[str, Any] | None = None) -> dict[str, Any]:
