@@ -23,6 +23,28 @@ def loads(text: str | bytes, what: str = "JSON") -> Any:
         raise ValidationError(f"{what} is not valid JSON: {e}") from e
 
 
+# Bytes a JSON number token can follow, mapped to "x"; digits to "0"; quotes and dots kept.
+_TOKENS = bytes(0x30 if 0x30 <= i <= 0x39 else i if i in (0x22, 0x2E) else 0x78 for i in range(256))
+_BIG_INT = b"x" + b"0" * 19
+
+
+def python_loads(data: bytes) -> Any:
+    """Exactly what ``json.loads(data)`` returns (and raises), about twice as fast on large events.
+
+    orjson parses unless the text has a run of 19 or more digits that could be an integer token
+    (not right after a quote or a dot): orjson turns integers beyond 64 bits into floats where
+    Python keeps them exact. Text orjson refuses (lone surrogates, NaN, 1e400, invalid JSON) is
+    left to ``json.loads`` as well, so results and error messages are json's. A false alarm (such
+    digits inside a string) only costs the slower parse."""
+    tokens = data.translate(_TOKENS)
+    if tokens.find(_BIG_INT) < 0 and not tokens.startswith(_BIG_INT[1:]):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
+
+
 def number_text(d: decimal.Decimal) -> str:
     """A Decimal as JSON number text with every significant digit (``1.50`` → ``1.5``, ``1E+3`` → ``1000``)."""
     d = d.normalize(_CTX)

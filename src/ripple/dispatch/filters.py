@@ -49,18 +49,19 @@ def _number_form(v: Any) -> str:
 def _leaf(values: Any) -> Matcher:
     """Any-of the alternatives in one field's list. A record value that is a list matches when any
     of its elements does (EventBridge's array rule)."""
-
-    def one(v: Any) -> bool:
-        return any(m(v) for m in alternatives)
+    alternatives = [_alternative(a) for a in values]
+    missing = any(getattr(m, "matches_missing", False) for m in alternatives)
+    # Every record the trigger examines passes through here: one alternative (the usual filter)
+    # is called directly instead of through any() and a generator.
+    one = alternatives[0] if len(alternatives) == 1 else lambda v: any(m(v) for m in alternatives)
 
     def field(v: Any) -> bool:
         if v is _MISSING:
-            return any(getattr(m, "matches_missing", False) for m in alternatives)
+            return missing
         if isinstance(v, list):
             return any(one(x) for x in v) or (not v and one(v))
         return one(v)
 
-    alternatives = [_alternative(a) for a in values]
     return field
 
 
@@ -163,10 +164,11 @@ def _pattern(p: Mapping[str, Any], path: str) -> Callable[[Any], bool]:
             raise ValidationError(f"filter field {where!r} must be a list of values or a nested pattern, not {spec!r}")
 
     def match(obj: Any) -> bool:
+        # Records are decoded JSON: plain dicts skip the Mapping ABC's (slow) instance check.
         for key, m, nested in fields:
-            v = obj.get(key, _MISSING) if isinstance(obj, Mapping) else _MISSING
+            v = obj.get(key, _MISSING) if type(obj) is dict or isinstance(obj, Mapping) else _MISSING
             if nested:
-                if not m(v if isinstance(v, Mapping) else _MISSING):
+                if not m(v if type(v) is dict or isinstance(v, Mapping) else _MISSING):
                     return False
             elif not m(v):
                 return False
@@ -204,6 +206,10 @@ def compile_filters(filters: Sequence[Any] | None) -> Callable[[Mapping[str, Any
             raise ValidationError(f"filter {i} is over {MAX_PATTERN_CHARS} characters")
         compiled.append(_pattern(f, ""))
 
+    if len(compiled) == 1:
+        only = compiled[0]
+        return lambda record: only(_matchable(record))
+
     def passes(record: Mapping[str, Any]) -> bool:
         view = _matchable(record)
         return any(p(view) for p in compiled)
@@ -216,7 +222,7 @@ def _matchable(record: Mapping[str, Any]) -> Mapping[str, Any]:
     (``partitionKey``, ``sequenceNumber``, ...) is matched at the top level and its ``data`` as the
     JSON it encodes; data that is not JSON matches no data pattern (Lambda drops such records)."""
     kin = record.get("kinesis")
-    if not isinstance(kin, Mapping) or "data" not in kin:
+    if kin is None or not isinstance(kin, Mapping) or "data" not in kin:
         return record
     try:
         decoded = json.loads(base64.b64decode(kin["data"], validate=True))

@@ -22,7 +22,6 @@ import asyncio
 import atexit
 import functools
 import itertools
-import json
 import random
 import threading
 import time
@@ -45,6 +44,7 @@ from ripple.errors import (
     TooManyRequests,
     ValidationError,
 )
+from ripple.jsonfmt import python_loads
 from ripple.runtime import burst, logs
 from ripple.runtime import records as rec
 from ripple.runtime.burst import Call, Done
@@ -93,10 +93,10 @@ class InvocationResult:
 
     def json(self) -> Any:
         """The payload decoded (``None`` for an empty payload), as Python's json reads it: orjson
-        would turn an integer beyond 64 bits into a float."""
+        alone would turn an integer beyond 64 bits into a float."""
         if not self.payload or self.payload == b"null":
             return None
-        return json.loads(self.payload)
+        return python_loads(self.payload)
 
     @property
     def error(self) -> dict[str, Any] | None:

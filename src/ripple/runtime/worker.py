@@ -20,6 +20,7 @@ import sys
 import time
 from typing import Any, NoReturn
 
+from ripple.jsonfmt import python_loads
 from ripple.runtime import failures, protocol
 from ripple.runtime.context import LambdaContext
 
@@ -276,7 +277,7 @@ def _invoke(handler: Any, request: dict[str, Any], body: bytes) -> tuple[dict[st
         event: Any = {}  # the common empty event, without a trip through the JSON decoder
     else:
         try:
-            event = json.loads(body)
+            event = python_loads(body)
         except ValueError as exc:
             return _failed(failures.error(failures.UNMARSHAL, f"Unable to unmarshal input: {exc}", rid))
     context = LambdaContext(rid, deadline_ms, request["arn"], request.get("client_context"), request.get("identity"))
