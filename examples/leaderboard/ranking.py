@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -183,8 +184,9 @@ class ViewSpec:
     param: str = ""  # the day (YYYY-MM-DD) or the handle
     n: int = TOP_N
 
-    @property
+    @functools.cached_property
     def item_key(self) -> str:
+        # Cached: a batch asks each of its ~80 views for its key several times.
         if self.kind == "recent":
             return RECENT_KEY
         if self.kind == "day":

@@ -152,6 +152,8 @@ def changes_of(
         for image in ("OldImage", "NewImage"):
             # Both images name handles: a game whose handle changed leaves the old handle's view.
             raw = ddb.get(image)
+            if raw is None:
+                continue  # an insert's old image, a removal's new one
             handle = raw.get("handle", {}).get("S") if type(raw) is dict or isinstance(raw, Mapping) else None
             if isinstance(handle, str) and handle:
                 handles.setdefault(handle, set()).add(key)
@@ -191,13 +193,37 @@ def _number_text(value: Any) -> orjson.Fragment:
 _texts: dict[Key, tuple[Entry, bytes]] = {}
 
 
+def _compact(e: Entry) -> list[Any]:
+    """An entry as ``kept`` stores it: a positional array (points is score + bonus again when read).
+    A third of the size of the entry's map, and the recent view's item, rewritten by nearly every
+    batch along with a stream record holding both its images, is mostly ``kept``."""
+    return [
+        e["event_key"],
+        e["start_timestamp"],
+        e["handle"],
+        e["score"],
+        e["bonus"],
+        [[a["bonus_score"], a["id"], a["shortname"]] for a in e["achievements"]],
+    ]
+
+
+def _entry(row: Any) -> Entry:
+    if isinstance(row, Mapping):  # a view written before the positional layout
+        return dict(row)
+    key, start, handle, score, bonus, achievements = row
+    return ranking.entry(
+        key, start, handle, score, bonus, [{"bonus_score": b, "id": i, "shortname": n} for b, i, n in achievements]
+    )
+
+
 def dump_kept(entries: list[Entry]) -> str:
-    """A view's members as one JSON string, numbers written exactly. The state is the bulk of a
-    view item and only the roll-up reads it, so it is one string attribute instead of a list of
-    maps that the store would convert value by value on every read and write. The same text as
-    ``orjson.dumps(entries, ...)``: compact JSON of a list is its elements' JSON joined by commas."""
+    """A view's members as one JSON string of positional arrays (``_compact``), numbers written
+    exactly. The state is the bulk of a view item and only the roll-up reads it, so it is one
+    string attribute instead of a list of maps that the store would convert value by value on every
+    read and write. Compact JSON of a list is its elements' JSON joined by commas, so each member's
+    text is remembered and reused while the member is the same entry."""
     if len(entries) < 8:  # a handle's or a small view: not worth remembering
-        return orjson.dumps(entries, default=_number_text, option=orjson.OPT_SORT_KEYS).decode()
+        return orjson.dumps([_compact(e) for e in entries], default=_number_text, option=orjson.OPT_SORT_KEYS).decode()
     parts = []
     for e in entries:
         key = (e["event_key"], e["start_timestamp"])
@@ -205,7 +231,7 @@ def dump_kept(entries: list[Entry]) -> str:
         if known is not None and known[0] is e:
             parts.append(known[1])
             continue
-        text = orjson.dumps(e, default=_number_text, option=orjson.OPT_SORT_KEYS)
+        text = orjson.dumps(_compact(e), default=_number_text, option=orjson.OPT_SORT_KEYS)
         if len(_texts) >= 5_000:
             _texts.clear()
         _texts[key] = (e, text)
@@ -214,11 +240,12 @@ def dump_kept(entries: list[Entry]) -> str:
 
 
 def kept_entries(item: Mapping[str, Any]) -> list[Entry]:
-    """The members stored in a view item (a list of maps in views written before ``dump_kept``)."""
+    """The members stored in a view item: a JSON string of positional arrays, or of maps, or (in
+    views written before ``kept`` became a string) a list of maps."""
     kept = item.get("kept", [])
     if isinstance(kept, str):
         # Every number back as a Decimal, as a table read would give it.
-        return json.loads(kept, parse_float=Decimal, parse_int=Decimal)
+        return [_entry(row) for row in json.loads(kept, parse_float=Decimal, parse_int=Decimal)]
     return [dict(e) for e in kept]
 
 

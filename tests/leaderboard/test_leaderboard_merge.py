@@ -12,6 +12,7 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -298,7 +299,7 @@ def test_concurrent_batches_never_lose_a_game(tmp_path, workers):
 def test_a_view_that_would_outgrow_an_item_keeps_fewer_games_and_stays_exact(tmp_path, monkeypatch):
     """Games with long achievement lists: the recent view's state is trimmed (the floor rises)
     rather than failing the write, and the board is still the exact top N."""
-    monkeypatch.setattr(rollup, "MAX_VIEW_BYTES", 20_000)
+    monkeypatch.setattr(rollup, "MAX_VIEW_BYTES", 10_000)
     clock = VirtualClock()
     with ripple.connect(tmp_path / "state", clock=clock) as client:
         games = create_games(client)
@@ -319,9 +320,11 @@ def test_a_view_that_would_outgrow_an_item_keeps_fewer_games_and_stays_exact(tmp
         assert len(games.get({"event_key": ranking.RECENT_KEY, "start_timestamp": 0})["games"]) == 3
 
 
-def test_views_written_with_the_older_state_layout_keep_working(tmp_path):
-    """Views stored before the state became one JSON string (``kept`` as a list of maps) are read
-    as they are and rewritten in the new layout at their next change."""
+@pytest.mark.parametrize("layout", ["list of maps", "string of maps"])
+def test_views_written_with_the_older_state_layout_keep_working(tmp_path, layout):
+    """Views stored before the state became one JSON string of positional arrays (``kept`` as a
+    list of maps, then as a JSON string of maps) are read as they are and rewritten in the new
+    layout at their next change."""
     clock = VirtualClock()
     with ripple.connect(tmp_path / "state", clock=clock) as client:
         games = create_games(client)
@@ -332,12 +335,38 @@ def test_views_written_with_the_older_state_layout_keep_working(tmp_path):
         key = {"event_key": ranking.RECENT_KEY, "start_timestamp": 0}
         old = games.get(key)
         entries = rollup.kept_entries(old)
-        games.put({**old, "kept": entries})  # the older layout
+        if layout == "list of maps":
+            games.put({**old, "kept": entries})
+        else:
+            games.put(
+                {
+                    **old,
+                    "kept": orjson.dumps(entries, default=rollup._number_text, option=orjson.OPT_SORT_KEYS).decode(),
+                }
+            )
         assert rollup.kept_entries(games.get(key)) == entries
         more = put_games(client, [game(f"v{i}", int(clock.t) - 30 * i, 7 * i, handle=HANDLES[i % 2]) for i in range(5)])
         rollup.on_records(games, more, 3)
         check_views(games, 3)
-        assert isinstance(games.get(key)["kept"], str)
+        assert isinstance(games.get(key)["kept"], str) and games.get(key)["kept"].startswith('[["')
+
+
+def test_the_state_keeps_every_value_of_an_entry():
+    """``kept`` stores entries positionally: whatever an achievement's id or shortname is (a
+    string, a number, null, a map), and numbers of any precision, read back as they went in."""
+    odd = [
+        {"bonus_score": Decimal("0.5"), "id": None, "shortname": "x"},
+        {"bonus_score": Decimal(7), "id": Decimal("12345678901234567890.25"), "shortname": None},
+        {"bonus_score": Decimal(-1), "id": {"k": Decimal(1), "a": "b"}, "shortname": 'é\u2028"q'},
+    ]
+    entries = [
+        ranking.entry(f"u{i}", Decimal(f"1800000000.{i:06d}"), f"h{i}", Decimal(10 * i), Decimal("6.5"), odd[: i % 4])
+        for i in range(12)  # over 8 entries: the path that remembers each entry's text
+    ]
+    for few in (entries[:3], entries):
+        text = rollup.dump_kept(few)
+        assert rollup.kept_entries({"kept": text}) == few
+        assert rollup.dump_kept(few) == text  # the remembered texts give the same string
 
 
 def _in_sandboxes(k: int) -> list[Any]:
