@@ -70,6 +70,21 @@ def test_queued_invocations_keep_their_own_output_and_time(queued: Pool) -> None
         assert own[1:-2] == expected, f"round {rnd}, call {i}"
 
 
+def test_output_that_looks_like_an_end_mark_stays_with_its_call(queued: Pool) -> None:
+    """The end mark is fresh per call: a handler printing mark-like bytes does not end its own
+    output early nor move its later lines to the call queued behind it."""
+    got = run(queued, [call("mimic", i=i) for i in range(16)], parallel=1)
+    results = {i: only(got[i]) for i in range(16)}
+    queued.flush()
+    lines: dict[str, list[str]] = defaultdict(list)
+    for line in queued.store.logs("mimic", limit=100_000):
+        lines[line.request_id].append(line.message)
+    for i, r in results.items():
+        own = [m for m in lines[r.request_id] if m.startswith("event ")]
+        assert own[0] == f"event {i} before" and own[-1] == f"event {i} after", (i, lines[r.request_id])
+        assert all(m.startswith(f"event {i} ") for m in own), (i, own)
+
+
 def test_calls_queued_behind_a_crash_run_again_elsewhere_once(queued: Pool) -> None:
     calls = [call("crashy", i=i, die=(i == 1)) for i in range(8)]
     got = run(queued, calls)

@@ -18,9 +18,18 @@ from typing import Any
 import orjson
 
 _PREFIX = struct.Struct("!II")
-#: Written by the worker on the log pipe after a queued invocation's output and before its answer,
-#: so the pool knows where the output of the invocation sent after it begins (bytes no text line holds).
-LOG_MARK = b"\x00\x1eripple:end\x1e\x00"
+#: What begins the mark the worker writes on the log pipe after a queued invocation's output and
+#: before its answer, so the pool knows where the output of the invocation sent after it begins.
+LOG_MARK = b"\x00\x1eripple:end:"
+
+
+def log_mark(token: str) -> bytes:
+    """The end mark of the invocation whose request carried ``token`` (fresh random per call, so
+    output that happens to hold mark-like bytes, even a mark copied from an earlier call, never
+    moves another call's lines)."""
+    return LOG_MARK + token.encode() + b"\x1e\x00"
+
+
 #: Headers are small dicts; a bigger one means a corrupt or hostile stream.
 MAX_HEADER = 1 << 20
 MAX_BODY = 64 << 20

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import select
 import shutil
 import signal
@@ -100,6 +101,11 @@ class Spare:
             time.sleep(0.002)
 
 
+#: End-mark tokens: a handler's output cannot hold its call's mark by accident (it never sees the
+#: token), which is all the marks need; no kernel randomness per call.
+_marks = random.Random()
+
+
 @dataclass(slots=True)
 class _Call:
     """The call a sandbox is running: Init or one invocation. Times are ``time.monotonic()``."""
@@ -110,7 +116,7 @@ class _Call:
     t0: float
     init_ms: float | None  # the cold start that preceded this invocation, for its REPORT line
     init: bool = False
-    marked: bool = False  # the worker marks the end of this call's output on the log pipe
+    mark: bytes = b""  # the end mark the worker writes after this call's output on the log pipe
     logged: bool = False  # that mark was read: later output is the next call's
     deadline: float = field(init=False)
     next_sample: float = field(init=False)
@@ -134,9 +140,8 @@ class _Ended(Exception):
         self.wait_status = wait_status
 
 
-def _mark_prefix(data: bytes) -> int:
-    """How many bytes at the end of ``data`` could begin a log mark (0 if none)."""
-    mark = protocol.LOG_MARK
+def _mark_prefix(data: bytes, mark: bytes) -> int:
+    """How many bytes at the end of ``data`` could begin ``mark`` (0 if none)."""
     if mark[:1] not in data[-len(mark) + 1 :]:
         return 0  # the common case: no byte that starts a mark near the end
     for k in range(min(len(mark) - 1, len(data)), 0, -1):
@@ -326,9 +331,11 @@ class Sandbox:
         # The worker turns this into the context's deadline when it starts the invocation.
         request["timeout_ms"] = int(timeout * 1000)
         request["arn"] = self._arn
+        mark = b""
         if queue:
-            request["mark"] = True
-        self._calls.append(_Call(request["id"], timeout, capture, time.monotonic(), init_ms, marked=queue))
+            request["mark"] = token = f"{_marks.getrandbits(64):016x}"
+            mark = protocol.log_mark(token)
+        self._calls.append(_Call(request["id"], timeout, capture, time.monotonic(), init_ms, mark=mark))
         self._send(request, body)
 
     @property
@@ -471,7 +478,7 @@ class Sandbox:
         # As seen from here, round trip included; a queued call started before this process saw
         # the one ahead of it end, so the worker's own measure is the larger one there.
         duration = max((time.monotonic() - call.t0) * 1000, float(header.get("ms", 0.0)))
-        if call.marked:
+        if call.mark:
             # The worker marked the end of this call's output before answering: it is in the pipe.
             if not call.logged:
                 self._drain_logs(final=True)
@@ -597,12 +604,12 @@ class Sandbox:
         for call in self._calls:
             if call.logged:
                 continue
-            if not call.marked:
+            if not call.mark:
                 call.capture.feed(data)
                 return
-            at = data.find(protocol.LOG_MARK)
+            at = data.find(call.mark)
             if at < 0:
-                keep = _mark_prefix(data)
+                keep = _mark_prefix(data, call.mark)
                 if keep:
                     # A mark may be cut between two reads: hold its first bytes back.
                     data, self._stray = data[:-keep], data[-keep:]
@@ -612,7 +619,7 @@ class Sandbox:
             if at:
                 call.capture.feed(data[:at])
             call.logged = True
-            data = data[at + len(protocol.LOG_MARK) :]
+            data = data[at + len(call.mark) :]
             if not data:
                 return
         # Output after every call's end (a thread or process the handler left running): it goes to

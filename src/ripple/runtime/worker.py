@@ -247,11 +247,12 @@ def _serve(ctl: protocol.Channel, handler: Any) -> int:
             # The handler forked and this child came back out of it: it must not answer as the sandbox.
             os._exit(0)
         _flush_stdio()
-        if request.get("mark"):
+        token = request.get("mark")
+        if token:
             # The pool may have queued the next invocation already: tell it where this one's output
             # ends (after it, before the answer, so the mark is in the pipe when the answer arrives).
             try:
-                os.write(LOG_FD, protocol.LOG_MARK)
+                os.write(LOG_FD, protocol.log_mark(token))
             except OSError:
                 pass  # the handler closed the log pipe: the pool goes by the answer alone
         response["maxrss_kb"] = max(getrusage(own).ru_maxrss, getrusage(children).ru_maxrss)

@@ -43,3 +43,13 @@ def io_bound(event, context):
 @app.function(timeout=30)
 def bulky(event, context):
     return "x" * event["answer"]  # a big answer the worker blocks on until the pool reads it
+
+
+@app.function(timeout=30)
+def mimic(event, context):
+    # Output holding what a log end mark looks like (the old fixed mark, then one with a made-up
+    # token) must stay this invocation's output, and so must everything printed after it.
+    print(f"event {event['i']} before")
+    sys.stdout.write("\x00\x1eripple:end\x1e\x00" + f"\x00\x1eripple:end:{event['i']:016x}\x1e\x00\n")
+    print(f"event {event['i']} after")
+    return {"i": event["i"]}
