@@ -176,3 +176,54 @@ def test_a_second_client_in_one_process_keeps_the_first_ones_locks(tmp_path):
     assert a.bucket("site").read("k") == b"x" and b.bucket("site").read("k") == b"x"
     b.close()
     a.close()
+
+
+HOLDER = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()  # hold the write lock until told
+con.execute("COMMIT")
+"""
+
+
+def test_a_write_waits_for_another_processs_lock_then_gives_up_untouched(tmp_path):
+    """A write waits for another process's write lock: it goes through once the lock is released,
+    and gives up at the busy timeout with nothing written (its connection still usable)."""
+    from ripple.store.embedded.db import Database
+
+    db = Database(tmp_path, busy_timeout_s=0.3)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(sqlite3.OperationalError, match="locked"), db.write() as con:
+            con.execute("CREATE TABLE nope(x)")
+        assert not db.con.in_transaction
+        # Released while a write waits: the write goes through once the holder commits.
+        import threading
+
+        done = threading.Event()
+
+        def write() -> None:
+            db2 = Database(tmp_path, busy_timeout_s=30)
+            with db2.write() as con:
+                con.execute("CREATE TABLE later(x)")
+            db2.close()
+            done.set()
+
+        t = threading.Thread(target=write)
+        t.start()
+        assert not done.wait(0.2)  # blocked behind the holder
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        t.join(30)
+        assert done.is_set()
+    finally:
+        holder.kill()
+        holder.wait()
+    names = {r[0] for r in db.con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "later" in names and "nope" not in names
+    db.close()
