@@ -3,6 +3,7 @@ the batched write paths (put_many, batch_write) record exactly what the one-at-a
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import quote_plus
 
 import orjson
@@ -44,6 +45,58 @@ def test_dynamodb_template_equals_record(view, event):
     parsed = orjson.loads(got)
     assert parsed == want
     assert list(parsed) == list(want) and list(parsed["dynamodb"]) == list(want["dynamodb"])
+
+
+_KEY_TEXT = st.lists(st.characters(codec="utf-8") | st.sampled_from(["}}", '}},"', '"', "\\", "{"]), max_size=8).map(
+    "".join
+)
+_KEY_VALUE = st.one_of(
+    _KEY_TEXT.map(lambda t: {"S": t or "x"}),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(lambda d: {"N": str(d)}),
+    st.binary(min_size=1, max_size=8).map(lambda b: {"B": base64.b64encode(b).decode()}),
+)
+
+
+@given(
+    st.dictionaries(st.sampled_from(["id", "sk", "Keys", "NewImage", '}},"']), _KEY_VALUE, min_size=1, max_size=2),
+    st.sampled_from(ddb.VIEW_TYPES),
+    st.sampled_from(sorted(IMAGES)),
+    st.dictionaries(_KEY_TEXT, _KEY_VALUE, max_size=3),
+    st.booleans(),
+)
+def test_record_keys_reads_the_keys_from_the_bytes(keys, view, event, image, template):
+    """Filters that read only the keys are matched against ``record_keys(raw)``: it must be the
+    record's own Keys whatever the keys and images hold (quotes, braces, the field names)."""
+    new = {**image, **keys} if event != "REMOVE" else None
+    old = {**image, **keys} if event != "INSERT" else None
+    if template:
+        raw = ddb.RecordTemplate(ARN, view, region='us-"east-1').build(
+            event,
+            orjson.dumps(keys),
+            orjson.dumps(new) if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") else None,
+            orjson.dumps(old) if old is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") else None,
+            7,
+            1_700_000_001.0,
+            10,
+        )
+    else:
+        raw = orjson.dumps(
+            ddb.record(event, keys, new=new, old=old, view=view, seq=7, ts=1.7e9, size_bytes=10, arn=ARN)
+        )
+    assert ddb.record_keys(raw) == orjson.loads(raw)["dynamodb"]["Keys"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{}",
+        b"not json",
+        b'{"dynamodb":{"Keys":{"a":{"S":"x"}}}}',
+        b'{"x":1,"dynamodb":{"ApproximateCreationDateTime":1,"Keys":{"a":1}}',
+    ],
+)
+def test_record_keys_declines_bytes_of_another_layout(raw):
+    assert ddb.record_keys(raw) is None
 
 
 def test_dynamodb_template_refuses_unknown_view():

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ripple.dispatch.filters import compile_filters
+from ripple.dispatch.filters import compile_filters, reads_only
 from ripple.errors import ValidationError
 
 
@@ -120,3 +120,40 @@ def test_pattern_strings_and_limits():
         compile_filters([{"a": ["x" * 5000]}])
     with pytest.raises(ValidationError, match="JSON object"):
         compile_filters(['["a"]'])
+
+
+KEYS_RECORD = {
+    "eventName": "INSERT",
+    "dynamodb": {
+        "Keys": {"pk": {"S": "USER#1"}, "sk": {"N": "0"}},
+        "NewImage": {"pk": {"S": "USER#1"}, "sk": {"N": "0"}, "status": {"S": "done"}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "filters, keys_only",
+    [
+        ([{"dynamodb": {"Keys": {"sk": {"N": [{"anything-but": ["0"]}]}}}}], True),
+        ([json.dumps({"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "USER#"}]}}}})], True),
+        ([{"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}, {"dynamodb": {"Keys": {"sk": {"N": ["1"]}}}}], True),
+        ([{"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}, {"eventName": ["INSERT"]}], False),
+        ([{"dynamodb": {"Keys": {"pk": {"S": ["a"]}}, "NewImage": {"status": {"S": ["done"]}}}}], False),
+        ([{"dynamodb": {"NewImage": {"status": {"S": ["done"]}}}}], False),
+        ([{"dynamodb": {"Keys": [{"exists": True}]}}], False),
+        ([], False),
+        (None, False),
+    ],
+)
+def test_filters_that_read_only_the_keys_are_known(filters, keys_only):
+    """A trigger matches such filters against the keys alone (read from the stored bytes without
+    decoding the images); any filter that reads more gets the whole record."""
+    assert reads_only(filters, ("dynamodb", "Keys")) is keys_only
+    if keys_only:
+        view = {"dynamodb": {"Keys": KEYS_RECORD["dynamodb"]["Keys"]}}
+        assert compile_filters(filters)(view) == compile_filters(filters)(KEYS_RECORD)
+
+
+def test_reads_only_refuses_bad_patterns_as_compile_does():
+    with pytest.raises(ValidationError, match="not valid JSON"):
+        reads_only(["{nope"], ("dynamodb", "Keys"))

@@ -54,6 +54,25 @@ def test_three_functions_on_one_table_stream_each_get_every_record(h):
     assert h.dispatcher.lag() == {t: 0 for t in h.dispatcher.lag()}
 
 
+def test_a_filter_on_the_keys_alone_sees_the_keys_and_delivers_whole_records(h):
+    """Such a filter is matched against keys read from the stored bytes: images that look like
+    keys (an attribute named Keys, quotes and braces in values) must not confuse it."""
+    games = h.table("games")
+    trap = {"Keys": {"event_key": "x"}, "note": '}},"Keys":{"start_timestamp":{"N":"2"}}'}
+    for ts in (1, 2, 3):
+        games.put({"event_key": "u1", "start_timestamp": ts, "score": ts, **trap})
+    games.put({"event_key": "x1", "start_timestamp": 1, "score": 9, **trap})  # no "u" prefix
+    games.put({"event_key": 'u"}},"2', "start_timestamp": 5, "score": 5})
+    games.delete({"event_key": "u1", "start_timestamp": 3})
+    h.drain()
+    assert [x for batch in seen(h, "keys_filtered") for x in batch] == [
+        ["u1", "1", "1"],
+        ["u1", "3", "3"],
+        ['u"}},"2', "5", "5"],
+        ["u1", "3", None],  # the REMOVE: its old image only
+    ]
+
+
 def test_stream_bisect_isolates_a_poison_record_and_reports_it(h):
     jobs = h.stream("jobs")
     jobs.put_many([(json.dumps({"n": i, "poison": i == 3}).encode(), "same-key") for i in range(6)])

@@ -19,7 +19,7 @@ import functools
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,11 +28,12 @@ import orjson
 
 from ripple.client import Client
 from ripple.dispatch.asyncq import NOT_QUEUED, AsyncQueue, QueueItem
+from ripple.dispatch.filters import reads_only
 from ripple.dispatch.lanes import MAX_CHAIN_HOPS, Discard, LaneRunner, Response
 from ripple.dispatch.options import AsyncOptions, StreamOptions
 from ripple.dispatch.triggers import Trigger, check_triggers
 from ripple.errors import NotFound, RippleError, TooManyRequests, ValidationError
-from ripple.events import destinations, iso_ms, kinesis, schedule
+from ripple.events import destinations, dynamodb, iso_ms, kinesis, schedule
 from ripple.store.base import Change
 
 INF = float("inf")
@@ -57,6 +58,16 @@ class Invoker(Protocol):
     def __call__(
         self, function: str, payload: orjson.Fragment, *, asynchronous: bool, trigger: str, hops: int
     ) -> Response: ...
+
+
+KEYS_PATH = ("dynamodb", "Keys")
+
+
+def _keys_view(c: Change) -> Mapping[str, Any]:
+    """A table record as filters that read only its keys see it, without decoding its images
+    (most of a record's bytes); the whole record when its bytes are not laid out as expected."""
+    keys = dynamodb.record_keys(c.raw)
+    return c.record if keys is None else {"dynamodb": {"Keys": keys}}
 
 
 AsyncCall = tuple[str, bytes, str, int]
@@ -345,6 +356,7 @@ class Dispatcher:
                     attempts=saved[1],
                     window=self._window(t.name, lane),
                     shard=shard,
+                    filter_view=_keys_view if t.kind == "table" and reads_only(opts.filters, KEYS_PATH) else None,
                 )
                 lanes.append((lane, runner))
         self._lanes[t.name] = lanes

@@ -187,9 +187,40 @@ def compile_filters(filters: Sequence[Any] | None) -> Callable[[Mapping[str, Any
     ValidationError naming the bad pattern, field or operator."""
     if not filters:
         return None
+    compiled = [_pattern(f, "") for f in _patterns(filters)]
+    if len(compiled) == 1:
+        only = compiled[0]
+        return lambda record: only(_matchable(record))
+
+    def passes(record: Mapping[str, Any]) -> bool:
+        view = _matchable(record)
+        return any(p(view) for p in compiled)
+
+    return passes
+
+
+def reads_only(filters: Sequence[Any] | None, path: Sequence[str]) -> bool:
+    """Whether every pattern of ``filters`` reads nothing but the field at ``path`` (and what is
+    inside it): such filters give the same answer on a record holding only that field, which a
+    trigger can read from the stored bytes without decoding the rest. False without filters.
+    Raises ValidationError as :func:`compile_filters` does."""
+    if not filters:
+        return False
+    for p in _patterns(filters):
+        for key in path:
+            if not isinstance(p, Mapping) or set(p) != {key}:
+                return False
+            p = p[key]
+        if not isinstance(p, Mapping):
+            return False
+    return True
+
+
+def _patterns(filters: Sequence[Any]) -> list[Mapping[str, Any]]:
+    """The patterns of ``filters`` as dicts, checked for count, JSON and size."""
     if len(filters) > MAX_FILTERS:
         raise ValidationError(f"at most {MAX_FILTERS} filters per trigger, not {len(filters)}")
-    compiled = []
+    out = []
     for i, f in enumerate(filters):
         if isinstance(f, Mapping) and set(f) == {"Pattern"}:
             f = f["Pattern"]
@@ -204,17 +235,8 @@ def compile_filters(filters: Sequence[Any] | None) -> Callable[[Mapping[str, Any
             raise ValidationError(f"filter {i} must be a JSON object pattern, not {f!r}")
         if len(json.dumps(f)) > MAX_PATTERN_CHARS:
             raise ValidationError(f"filter {i} is over {MAX_PATTERN_CHARS} characters")
-        compiled.append(_pattern(f, ""))
-
-    if len(compiled) == 1:
-        only = compiled[0]
-        return lambda record: only(_matchable(record))
-
-    def passes(record: Mapping[str, Any]) -> bool:
-        view = _matchable(record)
-        return any(p(view) for p in compiled)
-
-    return passes
+        out.append(f)
+    return out
 
 
 def _matchable(record: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -21,7 +21,7 @@ The rules, in order of precedence:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +96,9 @@ class LaneRunner:
     ``invoke(event, hops)`` runs the function synchronously (``hops``: its depth in a chain of
     triggered invocations); the event's ``Records`` are ``orjson.Fragment``s of the stored JSON,
     ready to be encoded into the payload; ``on_discard`` receives batches given up on. ``position`` is the
-    checkpoint (everything up to it is done)."""
+    checkpoint (everything up to it is done). ``filter_view(change)`` is what the trigger's filters
+    are matched against (default: the decoded record); a cheaper view is allowed only when the
+    filters read nothing outside it."""
 
     def __init__(
         self,
@@ -109,12 +111,15 @@ class LaneRunner:
         attempts: int = 0,
         window: tuple[float, Any] | None = None,
         shard: str = "",
+        filter_view: Callable[[Change], Mapping[str, Any]] | None = None,
     ):
         self.options = options
         self._fetch = fetch
         self._invoke = invoke
         self._on_discard = on_discard
         self._passes = compile_filters(list(options.filters))
+        # What the filters are matched against: the record, or less of it when they read less.
+        self._filter_view: Callable[[Change], Mapping[str, Any]] = filter_view or (lambda c: c.record)
         self.position = position
         self.attempts = attempts  # failed attempts of the batch at the head
         self._pending: list[list[Change]] = []  # the head batch, or its bisected parts in order
@@ -148,7 +153,7 @@ class LaneRunner:
             records, examined = self._fetch(after, opts.batch_size - len(batch) + 50)
             full = False
             for c in records:
-                if self._passes is not None and not self._passes(c.record):
+                if self._passes is not None and not self._passes(self._filter_view(c)):
                     reached = c.seq  # filtered out: skipped, as Lambda skips it
                     continue
                 n = len(c.raw) + 1

@@ -119,3 +119,36 @@ class RecordTemplate:
 
 
 _EVENT_NAMES = {name: name.encode() for name in ("INSERT", "MODIFY", "REMOVE")}
+
+
+# Every record, built by RecordTemplate or by record(), starts with fields that hold no user data
+# (eventID, eventName, eventVersion, eventSource, awsRegion as JSON strings), then this:
+_DDB_AT = b',"dynamodb":{"ApproximateCreationDateTime":'
+
+
+def record_keys(raw: bytes) -> dict[str, Any] | None:
+    """A stored record's ``dynamodb.Keys``, decoded from its bytes without decoding its images (a
+    trigger whose filter reads only the keys then never decodes the rest). None when the bytes are
+    not laid out as :class:`RecordTemplate` and :func:`record` lay them out (the caller decodes the
+    whole record then).
+
+    The first ``,"dynamodb":{"ApproximateCreationDateTime":`` is the record's own: nothing before it
+    holds an unescaped quote of user data. Keys follow the time, and end at the first ``}},"``: a
+    key's value is a one-entry map of a string (``{"S": ...}``, N and B are strings too), so two
+    braces in a row close the last value and the Keys map, and no string holds an unescaped quote."""
+    i = raw.find(_DDB_AT)
+    if i < 0:
+        return None
+    i += len(_DDB_AT)
+    j = raw.find(b',"Keys":{', i)
+    if j < 0 or not raw[i:j].isdigit():
+        return None
+    start = j + 8
+    end = raw.find(b'}},"', start)
+    if end < 0:
+        return None
+    try:
+        keys = orjson.loads(raw[start : end + 2])
+    except orjson.JSONDecodeError:
+        return None
+    return keys if type(keys) is dict else None

@@ -52,6 +52,26 @@ def inserts_only(event, context):
     note("inserts_only", [(r["eventName"], r["dynamodb"]["Keys"]["start_timestamp"]["N"]) for r in event["Records"]])
 
 
+KEYS_FILTER = {
+    "dynamodb": {"Keys": {"event_key": {"S": [{"prefix": "u"}]}, "start_timestamp": {"N": [{"anything-but": ["2"]}]}}}
+}
+
+
+@app.on_table(games, batch_size=100, starting_position="TRIM_HORIZON", filters=[KEYS_FILTER])
+def keys_filtered(event, context):
+    note(
+        "keys_filtered",
+        [
+            [
+                r["dynamodb"]["Keys"]["event_key"]["S"],
+                r["dynamodb"]["Keys"]["start_timestamp"]["N"],
+                r["dynamodb"]["NewImage"]["score"]["N"] if "NewImage" in r["dynamodb"] else None,
+            ]
+            for r in event["Records"]
+        ],
+    )
+
+
 @app.on_stream(
     jobs,
     batch_size=50,
