@@ -78,3 +78,24 @@ def test_invalid_json_raises_pythons_error(text: bytes) -> None:
     with pytest.raises(ValueError) as theirs:
         json.loads(text)
     assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+
+
+def test_stream_events_take_the_fast_parser(monkeypatch):
+    """Events as triggers build them hold long digit runs only inside strings (event ids in hex,
+    21-digit sequence numbers, key values): they must not be sent to the slow parser."""
+    from ripple import jsonfmt
+    from ripple.events import dynamodb
+
+    arn = dynamodb.stream_arn("games", 1_700_000_000.5)
+    tpl = dynamodb.RecordTemplate(arn, "NEW_AND_OLD_IMAGES")
+    keys = b'{"id":{"S":"u-123456789012345678901234"},"ts":{"N":"1799999383.000056123456789"}}'
+    records = [tpl.build("INSERT", keys, keys, None, 10**12 + i, 1.8e9, 300) for i in range(50)]
+    event = b'{"Records":[' + b",".join(records) + b"]}"
+
+    class NoSlowPath:
+        @staticmethod
+        def loads(_: bytes) -> None:
+            raise AssertionError("json.loads was used")
+
+    monkeypatch.setattr(jsonfmt, "json", NoSlowPath)
+    assert len(python_loads(event)["Records"]) == 50
