@@ -50,3 +50,12 @@ def test_async_batches_are_split_by_size():
     groups = _by_size(records, 350)  # about three records' JSON per group
     assert [len(g) for g in groups] == [3, 3, 3, 1]
     assert [r for g in groups for r in g] == records
+
+
+def test_a_destination_record_keeps_integers_beyond_64_bits(tmp_path):
+    """Python's json keeps big integers exact, and so must the invocation record a destination
+    gets (orjson would refuse to encode them, or turn them into floats when decoding)."""
+    with run_app(load_app(str(APP)), state=tmp_path / "s") as h:
+        h.bucket("site-src").put("big/a", b"1")
+        h.drain()
+        assert logged(h, "after") == [{"condition": "Success", "response": {"big": 2**70 + 1, "key": "big/a"}}]

@@ -107,7 +107,7 @@ class PoolInvoker:
 
 def _response(r: Any) -> Response:
     """What the dispatcher needs of a pool's InvocationResult."""
-    return Response(r.function_error, r.json(), request_id=r.request_id, duration_ms=r.duration_ms)
+    return Response(r.function_error, r.json(), request_id=r.request_id, duration_ms=r.duration_ms, raw=r.payload)
 
 
 def _refused(e: RippleError) -> Response:
@@ -592,8 +592,10 @@ class Dispatcher:
             request_id=(resp.request_id if resp else "") or str(uuid.uuid4()),
             condition=condition,
             invoke_count=item.attempts + (1 if resp is not None else 0),
-            request_payload=orjson.loads(item.event),
-            response_payload=resp.payload if resp else None,
+            # The payloads as the caller and the function wrote them, not decoded and encoded again:
+            # orjson cannot encode an integer beyond 64 bits, which Python's json gave the function.
+            request_payload=orjson.Fragment(item.event),
+            response_payload=None if resp is None else orjson.Fragment(resp.raw) if resp.raw else resp.payload,
             function_error=resp.function_error if resp else None,
             ts=now,
         )

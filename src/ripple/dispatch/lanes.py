@@ -49,6 +49,7 @@ class Response:
     throttled: bool = False  # no concurrency was free: nothing ran, and it is no attempt
     request_id: str = ""
     duration_ms: float | None = None  # the invocation's wall time, when the invoker measured it
+    raw: bytes | None = None  # ``payload``'s JSON as the function returned it, when the invoker has it
 
 
 @dataclass(frozen=True)

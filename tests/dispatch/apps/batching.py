@@ -26,3 +26,8 @@ def build(event, context):
 @app.function()
 def after_build(event, context):
     log("after", {"condition": event["requestContext"]["condition"], "response": event["responsePayload"]})
+
+
+@app.on_object(site, events=["s3:ObjectCreated:*"], prefix="big/", on_success="function:after_build")
+def big_numbers(event, context):
+    return {"big": 2**70 + len(event["Records"]), "key": event["Records"][0]["s3"]["object"]["key"]}
