@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from ripple.errors import InvalidRequestContent
 from ripple.runtime.pool import Pool
 
 
@@ -21,6 +22,13 @@ def test_json_beyond_64_bit_integers_reaches_the_handler_as_pythons_json_reads_i
     result = pool.invoke("echo", b'{"n": %d, "m": [-%d, 1.5e300]}' % (big, big))
     assert result.function_error is None
     assert result.json() == {"event": {"n": big, "m": [-big, 1.5e300]}}
+
+
+def test_a_python_event_with_integers_beyond_64_bits_is_sent_exactly(pool: Pool) -> None:
+    big = 2**70 + 3
+    assert pool.invoke("echo", {"n": big, "m": [-big]}).json() == {"event": {"n": big, "m": [-big]}}
+    with pytest.raises(InvalidRequestContent, match="JSON-serialisable"):
+        pool.invoke("echo", {"x": object()})
 
 
 def test_empty_payload_is_an_empty_object(pool: Pool) -> None:

@@ -22,6 +22,7 @@ import asyncio
 import atexit
 import functools
 import itertools
+import json
 import random
 import threading
 import time
@@ -363,8 +364,12 @@ class Pool:
         else:
             try:
                 body = orjson.dumps(event)
-            except TypeError as exc:
-                raise InvalidRequestContent(f"event is not JSON-serialisable: {exc}") from None
+            except TypeError:
+                # orjson refuses integers beyond 64 bits, which Python's json (the handler's) writes.
+                try:
+                    body = json.dumps(event, separators=(",", ":"), allow_nan=False).encode()
+                except (TypeError, ValueError) as exc:
+                    raise InvalidRequestContent(f"event is not JSON-serialisable: {exc}") from None
         check_size(body, invocation_type)
         return body
 
