@@ -25,6 +25,15 @@ state is capped at ``keep`` games; the top N is exact while at least N live memb
 otherwise the view is recomputed from a scan of the table. A capped state's ``floor`` is
 :func:`after` its worst member's rank: a game ranked below every member then changes nothing (no
 write), whatever the games dropped were.
+
+The recent view keeps the ``(N + SLACK_RECENT)``-skyband, so that a member deleted or lowered (a
+moderator removing a cheat's game) needs no scan: games it held out of the state may come back into
+the N-skyband, but each of those had fewer than ``N + SLACK_RECENT`` better later games, so with
+``d`` such members gone the state still holds the ``(N + SLACK_RECENT - d)``-skyband. Each goes into
+``debts`` (its start time), and a debt is paid when that start leaves the window: the games it
+held out started no later, so they have left too. More than ``SLACK_RECENT`` live debts: a scan.
+Deleting a game that is not a member costs nothing: whatever it held out, the games holding it out
+hold out too.
 """
 
 from __future__ import annotations
@@ -48,6 +57,9 @@ KEEP_DAY_FACTOR = 3
 #: A handle's view keeps its best game only, so it is written only when its board changes (a new
 #: best). Deleting or lowering that game then needs a scan (rare: games are rarely taken back).
 KEEP_BEST = 1
+#: Members of the recent view that may be deleted or lowered within an hour before it needs a scan
+#: (see the module docstring); each costs the state a little more of the skyband.
+SLACK_RECENT = 4
 
 RECENT_KEY = "leaderboard#recent"
 DAY_PREFIX = "leaderboard#day#"
@@ -236,6 +248,8 @@ class State:
 
     members: dict[Key, Entry]
     floor: Rank | None = None
+    #: The recent view's debts: start times of members deleted or lowered (see the module docstring).
+    debts: tuple[Decimal, ...] = ()
 
     def sorted(self) -> list[Entry]:
         return sorted(self.members.values(), key=rank)
@@ -285,11 +299,13 @@ def _start(e: Mapping[str, Any]) -> Decimal:
     return s if type(s) is Decimal else Decimal(s)
 
 
-def settle(spec: ViewSpec, members: Mapping[Key, Entry], floor: Rank | None, now: Decimal | int) -> State:
+def settle(
+    spec: ViewSpec, members: Mapping[Key, Entry], floor: Rank | None, now: Decimal | int, debts: tuple = ()
+) -> State:
     """Restore the invariant after changes: drop expired games (recent), keep only candidates
     (the skyband for recent, everything otherwise), then cap the state at ``spec.keep``."""
     if spec.windowed:
-        ranked = _skyband_ranked((e for e in members.values() if live(e, now)), spec.n)
+        ranked = _skyband_ranked((e for e in members.values() if live(e, now)), spec.n + SLACK_RECENT)
         ranked.sort(key=lambda t: t[0])
         ordered = [e for _, e in ranked]
     else:
@@ -298,7 +314,7 @@ def settle(spec: ViewSpec, members: Mapping[Key, Entry], floor: Rank | None, now
         ordered = ordered[: spec.keep]
         cut = after(rank(ordered[-1]))
         floor = cut if floor is None else min(floor, cut)
-    return State({key_of(e): e for e in ordered}, floor)
+    return State({key_of(e): e for e in ordered}, floor, debts)
 
 
 def trim(state: State, keep: int) -> State:
@@ -309,7 +325,7 @@ def trim(state: State, keep: int) -> State:
         return state
     cut = after(rank(ordered[keep - 1]))
     floor = cut if state.floor is None else min(state.floor, cut)
-    return State({key_of(e): e for e in ordered[:keep]}, floor)
+    return State({key_of(e): e for e in ordered[:keep]}, floor, state.debts)
 
 
 def exact(spec: ViewSpec, state: State, now: Decimal | int) -> bool:
@@ -362,17 +378,20 @@ def apply_changes(
 
     ``changes`` maps a game's key to its entry now (None: deleted, not completed or malformed).
     The merge is keyed, so applying the same changes twice changes nothing. Returns the new state,
-    or None when it cannot be known without the games the state dropped: a recent member was
-    deleted or lowered (it may have been holding others out of the skyband), or too few members
-    remain above the floor. The caller then recomputes from a scan.
+    or None when it cannot be known without the games the state dropped: more recent members were
+    deleted or lowered within the hour than the slack covers (see the module docstring), or too
+    few members remain above the floor. The caller then recomputes from a scan.
     """
     windowed = spec.windowed
     members = state.members
+    debts = state.debts
     if windowed:
         # Expired members can go first: whatever they dominated is older and expired too.
         live_members = {k: e for k, e in members.items() if live(e, now)}
         if len(live_members) != len(members):
             members = live_members
+        if debts:
+            debts = tuple(d for d in debts if now - WINDOW_S < d)
     floor = state.floor
     for k, g in changes.items():
         if g is not None and (not spec.wants(g) or (windowed and not live(g, now))):
@@ -382,13 +401,13 @@ def apply_changes(
             if cur is None:
                 continue  # not a member: nobody's candidacy depended on it (see docs)
             if windowed:
-                return None
+                debts += (k[1],)  # what it held out of the skyband may come back: a debt
             if members is state.members:
                 members = dict(members)
             del members[k]
         elif cur is not None and Decimal(g["points"]) < Decimal(cur["points"]):
             if windowed:
-                return None
+                debts += (k[1],)  # lowered: it holds fewer games out, as if deleted and added
             if members is state.members:
                 members = dict(members)
             members[k] = g  # lowered: may now be below the floor
@@ -398,7 +417,9 @@ def apply_changes(
             if members is state.members:
                 members = dict(members)
             members[k] = g  # entries are never modified in place: no copy needed
+    if len(debts) > SLACK_RECENT:
+        return None
     if members is state.members:
         return state  # nothing changed (nor expired): the state is settled and exact already
-    new = settle(spec, members, floor, now)
+    new = settle(spec, members, floor, now, debts)
     return new if exact(spec, new, now) else None

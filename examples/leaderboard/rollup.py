@@ -249,35 +249,43 @@ def kept_entries(item: Mapping[str, Any]) -> list[Entry]:
     return [dict(e) for e in kept]
 
 
-#: The sandbox's warm views: item key -> (``kept`` as stored, ``floor`` as stored, the parsed state).
-#: A view item's state is a function of those two attributes alone, so a read whose ``kept`` and
-#: ``floor`` equal the remembered ones reuses the parsed state instead of parsing the JSON again
-#: (the item is still read every batch: the version it holds is what the write is conditional on).
-#: States are never modified in place (a merge builds new ones), so sharing them is safe.
-_states: dict[str, tuple[str, Any, State]] = {}
+#: The sandbox's warm views: item key -> (``kept``, ``floor`` and ``debts`` as stored, the parsed
+#: state). A view item's state is a function of those attributes alone, so a read whose attributes
+#: equal the remembered ones reuses the parsed state instead of parsing the JSON again (the item is
+#: still read every batch: the version it holds is what the write is conditional on). States are
+#: never modified in place (a merge builds new ones), so sharing them is safe.
+_states: dict[str, tuple[str, Any, Any, State]] = {}
 _MAX_STATES = 20_000  # views remembered (states, warm items): tens of MB at most
 
 
-def _remember(key: str, kept: str, floor: Any, state: State) -> None:
+def _remember(key: str, body: Mapping[str, Any], state: State) -> None:
     if len(_states) >= _MAX_STATES:
         _states.clear()
-    _states[key] = (kept, floor, state)
+    _states[key] = (body["kept"], body["floor"], body.get("debts"), state)
 
 
 def load_state(item: Mapping[str, Any] | None) -> State:
     """A view item's state (empty when the item does not exist yet)."""
     if item is None:
         return State({})
-    kept, f, key = item.get("kept"), item.get("floor"), item.get("event_key")
+    kept, f, key, d = item.get("kept"), item.get("floor"), item.get("event_key"), item.get("debts")
     if isinstance(kept, str):
         warm = _states.get(key)  # type: ignore[arg-type]
-        if warm is not None and warm[0] == kept and warm[1] == f:
-            return warm[2]
+        if warm is not None and warm[0] == kept and warm[1] == f and warm[2] == d:
+            return warm[3]
     members = {ranking.key_of(e): e for e in kept_entries(item)}
     floor = None if f is None else (Decimal(f[0]), Decimal(f[1]), str(f[2]))
-    state = State(members, floor)
+    if d is not None:
+        debts = tuple(Decimal(x) for x in d)
+    elif key == ranking.RECENT_KEY and "as_of" in item:
+        # Written before the recent view kept slack: its state holds only the N-skyband, as if all
+        # the slack were spent, until every game it held out has left the window.
+        debts = (Decimal(item["as_of"]),) * (ranking.SLACK_RECENT)
+    else:
+        debts = ()
+    state = State(members, floor, debts)
     if isinstance(kept, str) and isinstance(key, str):
-        _remember(key, kept, f, state)
+        _remember(key, item, state)
     return state
 
 
@@ -286,7 +294,7 @@ def view_item(
 ) -> dict[str, Any]:
     """The stored form of a view: what a board read needs first, then the state (``kept``: the
     state's members already dumped)."""
-    return {
+    body = {
         "event_key": spec.item_key,
         "start_timestamp": ranking.VIEW_START,
         "games": ranking.top(spec, state, now),
@@ -295,6 +303,9 @@ def view_item(
         "kept": dump_kept(state.sorted()) if kept is None else kept,
         "floor": None if state.floor is None else list(state.floor),
     }
+    if spec.windowed:
+        body["debts"] = list(state.debts)
+    return body
 
 
 #: Test hook: called after every view write (the crash test kills the sandbox from here).
@@ -334,12 +345,18 @@ def _too_big(body: Mapping[str, Any]) -> bool:
 
 
 def _same(body: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
-    return all(body[k] == item.get(k) for k in ("games", "kept", "floor"))
+    return all(body.get(k) == item.get(k) for k in ("games", "kept", "floor", "debts"))
 
 
 def _unchanged(spec: ViewSpec, old: State, new: State, games: list[Entry], item: Mapping[str, Any]) -> bool:
     """Whether writing ``new`` (showing ``games``) would store what ``item`` (``old``'s item) holds."""
-    return new.floor == old.floor and new.members == old.members and games == item.get("games")
+    return (
+        new.floor == old.floor
+        and new.members == old.members
+        and new.debts == old.debts
+        and games == item.get("games")
+        and (not spec.windowed or "debts" in item)
+    )
 
 
 def plan_view(
@@ -538,7 +555,7 @@ def update_view(
                 table.put(body, **_guard(item))  # type: ignore[arg-type]
         except (ConditionalCheckFailed, TransactionCanceled):
             continue  # another batch (or the tick) wrote first: merge again on top of it
-        _remember(spec.item_key, body["kept"], body["floor"], state)
+        _remember(spec.item_key, body, state)
         _fault_point(spec.item_key)
         return True
     raise RuntimeError(f"view {spec.item_key}: {MAX_ATTEMPTS} conditional writes lost in a row")
@@ -656,7 +673,7 @@ def _apply(table: Any, work: list[tuple[ViewSpec, Mapping[Key, Entry | None]]], 
             for spec, _ in work:
                 _keep_warm(spec, items[spec.item_key])
         for spec, _, _, body, state in planned:
-            _remember(spec.item_key, body["kept"], body["floor"], state)
+            _remember(spec.item_key, body, state)
             if mode != "plain":
                 _keep_warm(spec, body)
         for spec, *_ in planned:

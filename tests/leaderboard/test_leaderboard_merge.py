@@ -526,3 +526,35 @@ def test_the_fast_image_decoder_agrees_with_the_general_one(decode_store, fields
     except (ranking.BadGame, ValueError, TypeError):
         want = None
     assert rollup._game_of((user, Decimal(start)), image) == want
+
+
+def _records_since(client: Any, after: int) -> list[dict]:
+    return [c.record for c in client.log.read(after, sources=["table:games"])]
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_recent_game_taken_back_needs_no_scan_while_the_slack_lasts(tmp_path, monkeypatch, legacy):
+    """A moderator deleting games from the recent board: the roll-up replaces them from its state
+    (no scan of the games table, which at a million games would outlast the function's timeout),
+    and the board stays exact. A recent view stored before the slack existed has none to spend."""
+    scans = []
+    real_scan = rollup.scan_games
+    monkeypatch.setattr(rollup, "scan_games", lambda table: scans.append(1) or real_scan(table))
+    clock = VirtualClock()
+    with ripple.connect(tmp_path / "state", clock=clock) as client:
+        games = create_games(client)
+        now = int(clock.t)
+        mine = [game(f"u{i}", now - 60 * i, 100 - i, handle=f"h{i}") for i in range(12)]  # a best view each
+        rollup.on_records(games, put_games(client, mine), 3)
+        key = {"event_key": ranking.RECENT_KEY, "start_timestamp": 0}
+        if legacy:
+            stored = games.get(key)
+            del stored["debts"]
+            games.put(stored)
+        for i in range(ranking.SLACK_RECENT):
+            after = client.log.latest()
+            games.delete({"event_key": f"u{i}", "start_timestamp": now - 60 * i})
+            rollup.on_records(games, _records_since(client, after), 3)
+            check_views(games, 3)
+        assert len(scans) == (1 if legacy else 0)
+        assert len(games.get(key)["debts"]) == (ranking.SLACK_RECENT - 1 if legacy else ranking.SLACK_RECENT)

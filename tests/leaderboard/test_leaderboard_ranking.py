@@ -138,7 +138,8 @@ def test_a_state_computed_a_chunk_at_a_time_is_exact(games, n, chunk, keep, ages
         whole = ranking.from_scratch(spec, es, now)
         monkeypatch.setattr(ranking, "SCAN_CHUNK", chunk)
         chunked = ranking.from_scratch(spec, es, now)
-        sky = {ranking.key_of(e) for e in ranking.skyband([e for e in es if ranking.live(e, now)], n)}
+        band = n + ranking.SLACK_RECENT  # the recent view keeps slack: see ranking's docstring
+        sky = {ranking.key_of(e) for e in ranking.skyband([e for e in es if ranking.live(e, now)], band)}
         assert set(chunked.members) <= sky
         if chunked.floor is not None:
             assert all(ranking.rank(e) < chunked.floor for e in chunked.members.values())
@@ -156,17 +157,78 @@ def test_a_state_computed_a_chunk_at_a_time_is_exact(games, n, chunk, keep, ages
                 assert ranking.top(spec, aged, at) == want
 
 
-def test_deleting_a_recent_member_asks_for_a_scan_and_a_non_member_does_not():
+def test_deleting_recent_members_costs_slack_until_they_would_have_expired():
     spec = ranking.recent(1)
-    a, b = entry("a", T - 100, 9), entry("b", T - 200, 5)  # b is older and worse: not in the skyband
-    state = ranking.from_scratch(spec, [a, b], T)
-    assert set(state.members) == {ranking.key_of(a)}
-    assert ranking.apply_changes(spec, state, {ranking.key_of(b): None}, T) is not None
-    assert ranking.apply_changes(spec, state, {ranking.key_of(a): None}, T) is None
-    lowered = entry("a", T - 100, 1)
-    assert ranking.apply_changes(spec, state, {ranking.key_of(a): lowered}, T) is None
-    raised = entry("a", T - 100, 20)
-    assert ranking.top(spec, ranking.apply_changes(spec, state, {ranking.key_of(a): raised}, T), T) == [raised]
+    games = [entry(f"u{i}", T - 100 * i, 100 - i) for i in range(8)]  # newest best: each dominates the rest
+    old = entry("old", T - 3000, 1)  # older and worse than every other: never a candidate
+    state = ranking.from_scratch(spec, [*games, old], T)
+    assert ranking.key_of(old) not in state.members
+    assert ranking.apply_changes(spec, state, {ranking.key_of(old): None}, T) is state  # free
+    for i in range(ranking.SLACK_RECENT):
+        state = ranking.apply_changes(spec, state, {ranking.key_of(games[i]): None}, T)
+        assert state is not None and len(state.debts) == i + 1
+        assert ranking.top(spec, state, T) == [games[i + 1]]  # what replaces it was kept
+    nxt = games[ranking.SLACK_RECENT]
+    assert ranking.apply_changes(spec, state, {ranking.key_of(nxt): None}, T) is None  # slack spent: a scan
+    lowered = entry(nxt["event_key"], int(nxt["start_timestamp"]), 0)
+    assert ranking.apply_changes(spec, state, {ranking.key_of(nxt): lowered}, T) is None
+    # Once the deleted games' starts leave the window, what they held out has left too: the slack
+    # is back, and a new member can be deleted without a scan.
+    later = T + 3600
+    fresh = [entry(f"v{i}", later - 10 * i, 50 - i) for i in range(3)]
+    aged = ranking.apply_changes(spec, state, {ranking.key_of(g): g for g in fresh}, later)
+    assert aged is not None
+    aged = ranking.apply_changes(spec, aged, {ranking.key_of(fresh[0]): None}, later)
+    assert aged is not None and ranking.top(spec, aged, later) == [fresh[1]] and len(aged.debts) == 1
+    raised = entry(nxt["event_key"], int(nxt["start_timestamp"]), 500)
+    after = ranking.apply_changes(spec, state, {ranking.key_of(nxt): raised}, T)
+    assert after is not None and len(after.debts) == ranking.SLACK_RECENT and ranking.top(spec, after, T) == [raised]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    games=_games,
+    n=st.integers(1, 3),
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 40), st.sampled_from(["delete", "lower", "raise", "add"]), st.sampled_from([0, 5, 900, 3000])
+        ),
+        max_size=12,
+    ),
+)
+def test_the_recent_board_stays_exact_through_deletions_and_asks_for_a_scan_only_past_the_slack(games, n, steps):
+    """Any sequence of deletions, lowered and raised games, new games and time passing: the board
+    the state gives is the top N of the games left, and a scan is asked for only when more members
+    were taken back within the hour than the slack covers."""
+    spec = ranking.recent(n)
+    now = T - 60
+    table = {ranking.key_of(e): e for e in (entry(f"u{k}", T + s - 3600, p) for k, s, p in games)}
+    state = ranking.from_scratch(spec, table.values(), now)
+    for i, (pick, kind, dt) in enumerate(steps):
+        now += dt
+        keys = sorted(table)
+        if kind == "add" or not keys:
+            g = entry(f"new{i}", now - (i * 37) % 500, (i * 7) % 6)
+            k, change = ranking.key_of(g), g
+        else:
+            k = keys[pick % len(keys)]
+            cur = table[k]
+            points = {"delete": None, "lower": int(cur["points"]) - 3, "raise": int(cur["points"]) + 3}[kind]
+            change = None if points is None else entry(k[0], int(k[1]), points)
+        was_member = k in state.members and ranking.live(state.members[k], now)
+        live_debts = sum(1 for d in state.debts if now - ranking.WINDOW_S < d)
+        if change is None:
+            table.pop(k, None)
+        else:
+            table[k] = change
+        new = ranking.apply_changes(spec, state, {k: change}, now)
+        if new is None:
+            taken_back = was_member and (change is None or change["points"] < state.members[k]["points"])
+            assert taken_back and live_debts + 1 > ranking.SLACK_RECENT, "a scan asked for within the slack"
+            new = ranking.from_scratch(spec, table.values(), now)
+        state = new
+        want = sorted((e for e in table.values() if ranking.live(e, now)), key=ranking.rank)[:n]
+        assert ranking.top(spec, state, now) == want
 
 
 def test_views_that_do_not_age_delete_without_a_scan_until_the_floor_is_reached():
