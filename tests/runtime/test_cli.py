@@ -73,6 +73,13 @@ def test_invoke_mistakes_are_one_line_errors(state: str, args: list[str], messag
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+def test_an_extra_argument_is_named_not_taken_for_stdin(state: str) -> None:
+    # `ripple invoke app.py echo`: the app belongs in --app, and the error must say so.
+    result = run(invoke, ["app.py", "echo", "--payload", "{}", "--app", BASIC, "--state", state])
+    assert result.exit_code == 2
+    assert "unexpected argument 'echo' after FUNCTION 'app.py'" in result.stderr and "--app PATH" in result.stderr
+
+
 def test_event_invocation_prints_nothing(state: str) -> None:
     result = run(invoke, ["echo", "--type", "Event", "--app", BASIC, "--state", state])
     assert (result.exit_code, result.stdout) == (0, "")

@@ -94,11 +94,15 @@ def invoke(
     """
     from ripple.runtime.pool import Pool
 
+    if stdin is not None and stdin != "-":
+        # Usually `ripple invoke app.py fn`: the app goes in --app.
+        raise click.UsageError(
+            f"unexpected argument {stdin!r} after FUNCTION {function!r}: give one FUNCTION, the app "
+            "with --app PATH, and - to read the event from stdin"
+        )
     sources = [s for s in (payload is not None, payload_file is not None, stdin is not None) if s]
     if len(sources) > 1:
         raise click.UsageError("give at most one of --payload, --payload-file and -")
-    if stdin is not None and stdin != "-":
-        raise click.UsageError(f"unexpected argument {stdin!r}: use - to read the event from stdin")
     body = (
         payload.encode()
         if payload is not None
