@@ -99,6 +99,16 @@ def test_invocations_and_logs_list_what_ran(state: str) -> None:
     assert run(logs, ["fail", "--since", "2000-01-01T00:00:00Z", "--state", state]).stdout.count("START") == 1
 
 
+def test_logs_of_a_function_that_never_ran_say_so(state: str) -> None:
+    empty = run(logs, ["echo", "--state", state])
+    assert (empty.exit_code, empty.stdout) == (0, "") and "nothing has run with the state folder" in empty.stderr
+    run(invoke, ["echo", "--app", BASIC, "--state", state])
+    typo = run(logs, ["ehco", "--state", state])
+    assert (typo.exit_code, typo.stdout) == (0, "") and "'ehco' has no invocations recorded" in typo.stderr
+    ran = run(logs, ["echo", "--state", state])
+    assert "START RequestId" in ran.stdout and ran.stderr == ""
+
+
 def test_logs_reject_a_bad_since() -> None:
     result = CliRunner().invoke(logs, ["f", "--since", "yesterday"])
     assert result.exit_code == 2 and "'yesterday'" in result.output

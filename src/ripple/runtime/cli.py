@@ -183,6 +183,7 @@ def logs(function: str, follow: bool, since: str | None, as_json: bool, state: s
     if store is None and follow:
         store = SqliteRecordStore.in_state(config.state_path(state))
     if store is None:
+        click.echo(f"ripple: nothing has run with the state folder {config.state_path(state)} yet", err=True)
         return
     last = 0
     try:
@@ -195,6 +196,9 @@ def logs(function: str, follow: bool, since: str | None, as_json: bool, state: s
                 sys.stdout.flush()
                 continue
             if not follow:
+                if not last and not store.invocations(function=function, limit=1):
+                    # An empty log is also what a misspelt name gives: say which it is.
+                    click.echo(f"ripple: {function!r} has no invocations recorded in this state folder", err=True)
                 return
             time.sleep(FOLLOW_POLL_S)
     except KeyboardInterrupt:
