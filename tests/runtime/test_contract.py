@@ -24,11 +24,15 @@ def test_json_beyond_64_bit_integers_reaches_the_handler_as_pythons_json_reads_i
     assert result.json() == {"event": {"n": big, "m": [-big, 1.5e300]}}
 
 
-def test_a_python_event_with_integers_beyond_64_bits_is_sent_exactly(pool: Pool) -> None:
+def test_a_python_event_is_sent_exactly_or_refused_as_pythons_json_would(pool: Pool) -> None:
     big = 2**70 + 3
     assert pool.invoke("echo", {"n": big, "m": [-big]}).json() == {"event": {"n": big, "m": [-big]}}
     with pytest.raises(InvalidRequestContent, match="JSON-serialisable"):
         pool.invoke("echo", {"x": object()})
+    for bad in (float("nan"), float("inf"), -float("inf")):  # orjson alone would send null
+        with pytest.raises(InvalidRequestContent, match="NaN and infinities"):
+            pool.invoke("echo", {"x": [1, {"y": bad}]})
+    assert pool.invoke("echo", {"x": None, "y": 1.5}).json() == {"event": {"x": None, "y": 1.5}}
 
 
 def test_empty_payload_is_an_empty_object(pool: Pool) -> None:

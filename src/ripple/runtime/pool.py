@@ -23,6 +23,7 @@ import atexit
 import functools
 import itertools
 import json
+import math
 import random
 import threading
 import time
@@ -364,6 +365,9 @@ class Pool:
         else:
             try:
                 body = orjson.dumps(event)
+                if b"null" in body and _non_finite(event):
+                    # orjson writes NaN and infinities as null: refuse them as json (and Lambda) do.
+                    raise InvalidRequestContent("event is not JSON-serialisable: NaN and infinities are not JSON")
             except TypeError:
                 # orjson refuses integers beyond 64 bits, which Python's json (the handler's) writes.
                 try:
@@ -643,6 +647,17 @@ def _request_id() -> str:
 
 
 _RAND_B = 2**62 - 1
+
+
+def _non_finite(value: Any) -> bool:
+    """Whether a JSON-able value holds a float NaN or infinity anywhere."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_non_finite(v) for v in value)
+    return False
 
 
 def check_size(body: bytes, invocation_type: str) -> None:
