@@ -99,3 +99,12 @@ def test_stream_events_take_the_fast_parser(monkeypatch):
 
     monkeypatch.setattr(jsonfmt, "json", NoSlowPath)
     assert len(python_loads(event)["Records"]) == 50
+
+
+def test_python_dumps_writes_what_json_reads_back():
+    from ripple.jsonfmt import python_dumps
+
+    for value in ({"n": 2**70, "m": [-(2**64), 1.5, "é"]}, {"small": 1, "s": "x"}, [None, True]):
+        assert json.loads(python_dumps(value)) == value
+    with pytest.raises(TypeError):
+        python_dumps({"x": object()})

@@ -50,6 +50,16 @@ def python_loads(data: bytes) -> Any:
     return json.loads(data)
 
 
+def python_dumps(value: Any) -> bytes:
+    """Compact JSON of a value a handler's json produced or will read: orjson's, unless it refuses
+    the value (an integer beyond 64 bits), then Python's json's. Raises TypeError or ValueError for
+    values neither can write."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def number_text(d: decimal.Decimal) -> str:
     """A Decimal as JSON number text with every significant digit (``1.50`` → ``1.5``, ``1E+3`` → ``1000``)."""
     d = d.normalize(_CTX)

@@ -124,3 +124,15 @@ def test_handlers_writes_go_to_the_same_state(h):
     h.bucket("uploads").put("in/x.txt", b"")
     h.drain()
     assert h.table("seen").get({"fn": "on_upload#count", "n": 0})["c"] == 1
+
+
+def test_a_window_state_keeps_integers_beyond_64_bits(tmp_path):
+    """The state a windowed function returns goes back to it, through the checkpoint too, as
+    Python's json wrote it (orjson alone refuses such integers, or turns them into floats)."""
+    with run_app(load_app(str(Path(__file__).parent / "apps" / "windows.py")), state=tmp_path / "s") as h:
+        h.stream("counts").put_many([(b"{}", "k")] * 5)  # three invocations of the window, then its final one
+        h.drain()
+        finals = h.table("finals").scan_all()
+        assert [json.loads(f["state"]) for f in finals] == [{"total": 2**70 + 5}]
+        h.dispatcher._save(h.client.store._db.con, "t", "l", 1, 0, (60.0, {"total": 2**70}))
+        assert h.dispatcher._window("t", "l") == (60.0, {"total": 2**70})  # what a restart reads back

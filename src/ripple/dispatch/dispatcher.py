@@ -34,6 +34,7 @@ from ripple.dispatch.options import AsyncOptions, StreamOptions
 from ripple.dispatch.triggers import Trigger, check_triggers
 from ripple.errors import NotFound, RippleError, TooManyRequests, ValidationError
 from ripple.events import destinations, dynamodb, iso_ms, kinesis, schedule
+from ripple.jsonfmt import python_dumps, python_loads
 from ripple.store.base import Change
 
 INF = float("inf")
@@ -197,14 +198,15 @@ class Dispatcher:
         row = self._db.con.execute(
             "SELECT window FROM checkpoints WHERE trigger=? AND lane=?", (trigger, lane)
         ).fetchone()
-        return tuple(orjson.loads(row[0])) if row and row[0] else None  # type: ignore[return-value]
+        # The window's state is the function's own JSON: read it as its json wrote it.
+        return tuple(python_loads(row[0])) if row and row[0] else None  # type: ignore[return-value]
 
     def _save(self, con: Any, trigger: str, lane: str, position: int, attempts: int = 0, window: Any = None) -> None:
         con.execute(
             "INSERT INTO checkpoints(trigger, lane, position, attempts, window) VALUES(?,?,?,?,?) "
             "ON CONFLICT(trigger, lane) DO UPDATE SET position=excluded.position, attempts=excluded.attempts, "
             "window=excluded.window",
-            (trigger, lane, position, attempts, orjson.dumps(window) if window is not None else None),
+            (trigger, lane, position, attempts, python_dumps(window) if window is not None else None),
         )
 
     def _start(self, t: Trigger, opts: StreamOptions | None = None) -> int:
@@ -395,7 +397,12 @@ class Dispatcher:
         def invoke(event: dict[str, Any], hops: int) -> Response:
             started = time.perf_counter()
             # A Fragment: the payload is ripple's own JSON, so the pool need not parse it to check it.
-            payload = orjson.Fragment(orjson.dumps(event))
+            try:
+                payload = orjson.Fragment(orjson.dumps(event))
+            except TypeError:  # a tumbling window's state holding an integer beyond 64 bits
+                payload = orjson.Fragment(
+                    orjson.dumps({**event, "state": orjson.Fragment(python_dumps(event["state"]))})
+                )
             resp = self._invoke(t.function, payload, asynchronous=False, trigger=t.name, hops=hops)
             self._delivered(t, resp, len(event.get("Records", ())), started)
             return resp
