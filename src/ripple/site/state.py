@@ -174,6 +174,11 @@ class State:
         row = self.db.execute("SELECT fhash, env, deps, data FROM content WHERE id=?", (pid,)).fetchone()
         return tuple(row) if row else None  # type: ignore[return-value]
 
+    def content_entries(self) -> dict[str, tuple[bytes, bytes, bytes, bytes]]:
+        """Every stored markdown render, by page id (one query instead of one per page)."""
+        rows = self.db.execute("SELECT id, fhash, env, deps, data FROM content")
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
     def all_keys(self) -> list[tuple[int, str, bytes]]:
         """Every recorded key as (id, JSON text, digest at the last build)."""
         return self.db.execute("SELECT id, key, digest FROM keys").fetchall()
