@@ -659,52 +659,53 @@ class _Build:
         # enough changed to make the sweep worth its cost (a dead key is only re-checked, never wrong).
         key_ids: dict[str, int] = {} if full else (st.key_ids() if bulk else _LazyIds(st))
         next_id = st.max_key_id() + 1 if not full else 1
+        # ~800k keys over ~16k outputs in a bulk build: each output's ids are taken with map() over
+        # memos (a key read by many outputs, the sidebar's, is mapped once), not key by key.
         new_keys: dict[int, tuple[str, bytes, str, int]] = {}
         rows: dict[str, tuple[bytes, str, bytes, str]] = {}
         id_memo: dict[Key, int] = {}
+        referenced: set[int] = set()
         for path, o in outputs.items():
             if isinstance(o, _Kept):
                 continue
-            ids_ = []
             if type(o) is _Remote:
-                for kt in o.keys:
+                tab = o.table
+                tid = tab.ids
+                # In the order the outputs read them, so ids come out as a one-process build's.
+                for j in [j for j in o.idx if tid[j] is None]:
+                    kt = tab.keys[j]
                     i = key_ids.get(kt[0])
                     if i is None:
                         i = next_id
                         next_id += 1
                         key_ids[kt[0]] = i
                         new_keys[i] = kt
-                    ids_.append(i)
-                ids_.extend(o.ids)
-                rows[path] = (o.hash, o.producer, orjson.dumps(sorted(set(ids_))), ",".join(sorted(o.flags)))
-                continue
-            for k, d in o.deps.items():
-                i = id_memo.get(k)
-                if i is None:
+                    tid[j] = i
+                got = set(map(tid.__getitem__, o.idx))
+            else:
+                for k in [k for k in o.deps if k not in id_memo]:
                     text = orjson.dumps(k).decode()
                     i = key_ids.get(text)
                     if i is None:
                         i = next_id
                         next_id += 1
                         key_ids[text] = i
-                        new_keys[i] = (text, d, *_classify(k))
+                        new_keys[i] = (text, o.deps[k], *_classify(k))
                     id_memo[k] = i
-                ids_.append(i)
+                got = set(map(id_memo.__getitem__, o.deps))
             if o.ids:
-                ids_.extend(o.ids)
-                ids_ = list(set(ids_))
-            rows[path] = (o.hash, o.producer, orjson.dumps(sorted(ids_)), ",".join(sorted(o.flags)))
+                got.update(o.ids)
+            if bulk:
+                referenced |= got
+            rows[path] = (o.hash, o.producer, orjson.dumps(sorted(got)), ",".join(sorted(o.flags)))
         frag_rows = _fragment_rows(templates.fragments, id_memo, key_ids)
         # Unreferenced keys are swept when the full id map was loaded anyway (a dead key is only
         # re-checked now and then, never wrong).
         dead: set[int] = set()
         if bulk and not full:
-            referenced: set[int] = set()
             for o in outputs.values():
                 if isinstance(o, _Kept):
                     referenced.update(o.row.dep_ids())
-            for _, _, ids_blob, _ in rows.values():
-                referenced.update(orjson.loads(ids_blob))
             dead = {i for i in key_ids.values() if i not in referenced}
         live_content = {p.id for p in site.pages if p.source is not None}
         new_files = {p: (fi.size, fi.mtime, fi.hash) for p, fi in files.items()}
@@ -1013,13 +1014,11 @@ class _Build:
             table: list[tuple[str, bytes, str, int]] = []
             outs = []
             for o, data in results:
-                idx = []
-                for k, d in o.deps.items():
-                    j = local.get(k)
-                    if j is None:
-                        j = local[k] = len(table)
-                        table.append((orjson.dumps(k).decode(), d, *_classify(k)))
-                    idx.append(j)
+                deps = o.deps
+                for k in [k for k in deps if k not in local]:
+                    local[k] = len(table)
+                    table.append((orjson.dumps(k).decode(), deps[k], *_classify(k)))
+                idx = list(map(local.__getitem__, deps))
                 outs.append((o.hash, o.producer, sorted(o.flags), data, idx, sorted(o.ids)))
             frags = []
             for fid, (text, deps, ids) in fragments.new.items():
@@ -1035,8 +1034,9 @@ class _Build:
             child_result=child_result,
             folder=self.state.path.parent,
         )
+        keys = _KeyTable(table)
         for i, (h, producer, flags, data, idx, ids) in zip(theirs, outs, strict=True):
-            results[i] = (_Remote(h, producer, [table[j] for j in idx], set(flags), ids), data)
+            results[i] = (_Remote(h, producer, keys, idx, set(flags), ids), data)
         for fid, text, idx, n, ids in frags:
             # A fragment whose keys all reached the child's outputs (so they get ids); else not kept.
             if fid not in fragments.new and len(idx) == n:
@@ -1250,13 +1250,26 @@ class _New:
     ids: set[int]  # ids of stored keys read through cached fragments
 
 
+class _KeyTable:
+    """The keys read by the other process's outputs, each once: (JSON text, digest, root, class).
+    ``ids``: their state ids, filled in by the commit as outputs reading them come up (None: not
+    yet)."""
+
+    __slots__ = ("ids", "keys")
+
+    def __init__(self, keys: list[tuple[str, bytes, str, int]]) -> None:
+        self.keys = keys
+        self.ids: list[int | None] = [None] * len(keys)
+
+
 @dataclass(slots=True)
 class _Remote:
-    """An output rendered by the other process: its keys as (JSON text, digest, root, class)."""
+    """An output rendered by the other process: the keys it read as indexes into ``table``."""
 
     hash: bytes
     producer: str
-    keys: list[tuple[str, bytes, str, int]]
+    table: _KeyTable
+    idx: list[int]
     flags: set[str]
     ids: list[int]
 
