@@ -228,3 +228,28 @@ def test_rows_reading_finds_exactly_the_rows_with_an_id() -> None:
         for ids in itertools.combinations([1, 2, 3, 7, 12, 21, 70, 121, 700, 9], n):
             want = {p for p, r in rows.items() if not set(ids).isdisjoint(orjson.loads(r.deps))}
             assert _rows_reading(rows, set(ids)) == want, ids
+
+
+def test_cli_leaves_the_state_whole_after_a_bulk_build(site_src: Path, tmp_path: Path) -> None:
+    """``python -m ripple.site build`` leaves without closing the state; after a full build the
+    write-ahead log is folded back anyway, so ``site.db`` copied alone holds every output row (and
+    the next, small build does not pay for folding a large log)."""
+    import sqlite3
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    subprocess.run(
+        [sys.executable, "-m", "ripple.site", "build", str(src), str(out), "--quiet", "--now", NOW.isoformat()],
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    wal = out / ".ripple" / "site.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    alone = tmp_path / "alone.db"
+    shutil.copyfile(out / ".ripple" / "site.db", alone)
+    db = sqlite3.connect(alone)
+    try:
+        (n,) = db.execute("SELECT count(*) FROM outputs").fetchone()
+    finally:
+        db.close()
+    assert n == sum(1 for p in out.rglob("*") if p.is_file() and ".ripple" not in p.parts)
