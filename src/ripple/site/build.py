@@ -659,11 +659,12 @@ class _Build:
         # enough changed to make the sweep worth its cost (a dead key is only re-checked, never wrong).
         key_ids: dict[str, int] = {} if full else (st.key_ids() if bulk else _LazyIds(st))
         next_id = st.max_key_id() + 1 if not full else 1
-        # ~800k keys over ~16k outputs in a bulk build: each output's ids are taken with map() over
-        # memos (a key read by many outputs, the sidebar's, is mapped once), not key by key.
+        # ~800k key reads over ~16k outputs in a bulk build: only keys met for the first time go
+        # through the loops below; each output's ids are then gathered with map() over the memos.
         new_keys: dict[int, tuple[str, bytes, str, int]] = {}
         rows: dict[str, tuple[bytes, str, bytes, str]] = {}
         id_memo: dict[Key, int] = {}
+        sweep = bulk and not full
         referenced: set[int] = set()
         for path, o in outputs.items():
             if isinstance(o, _Kept):
@@ -695,14 +696,14 @@ class _Build:
                 got = set(map(id_memo.__getitem__, o.deps))
             if o.ids:
                 got.update(o.ids)
-            if bulk:
+            if sweep:
                 referenced |= got
             rows[path] = (o.hash, o.producer, orjson.dumps(sorted(got)), ",".join(sorted(o.flags)))
         frag_rows = _fragment_rows(templates.fragments, id_memo, key_ids)
         # Unreferenced keys are swept when the full id map was loaded anyway (a dead key is only
         # re-checked now and then, never wrong).
         dead: set[int] = set()
-        if bulk and not full:
+        if sweep:
             for o in outputs.values():
                 if isinstance(o, _Kept):
                     referenced.update(o.row.dep_ids())
