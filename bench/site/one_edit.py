@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("work", type=Path)
     ap.add_argument("edit", help="an edit kind of run.py (E0-E12)")
     a = ap.parse_args()
+    run.compile_ripple()
     shutil.rmtree(a.work, ignore_errors=True)
     subprocess.run(["cp", "-a", str(a.base), str(a.work)], check=True)
     src = a.work / "ripple"

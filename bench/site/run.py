@@ -49,6 +49,15 @@ def hugo_bin() -> str:
 LAST_CPU = [0.0]
 
 
+def compile_ripple() -> None:
+    """Byte-compile ripple's modules, as a pip install leaves them. Machines that set
+    PYTHONDONTWRITEBYTECODE=1 (this one does) never keep the .pyc files of an editable install, so
+    every ripple process would compile its ~25 modules from source first (~0.05 s of each build)."""
+    import ripple
+
+    subprocess.run([PY, "-m", "compileall", "-q", str(Path(ripple.__file__).parent)], check=True)
+
+
 def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of a command, process start included (CPU in LAST_CPU).
 
@@ -278,6 +287,7 @@ def main() -> None:
     )
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
+    compile_ripple()
     only = set(a.edits) if a.edits else None
     results = [run_size(n, a.work, a.runs, not a.no_hugo, only) for n in a.sizes]
     (a.work / "results.json").write_text(json.dumps(results, indent=2))
