@@ -52,6 +52,9 @@ STATE_DIR = ".ripple"
 SNAPSHOT_FILE = "model.pickle"
 STATE_FILE = "site.db"
 FORMAT = b"ripple-site-1"
+#: outputs rendered above which a build counts as bulk: it writes the model snapshot, sweeps unused
+#: keys, and (from the CLI) leaves the state checkpointed
+BULK_OUTPUTS = 200
 
 
 @dataclass
@@ -562,7 +565,7 @@ class _Build:
 
         stale = sorted(p for p in prev if p not in outputs)
         rendered_outputs = [o for o in outputs.values() if not isinstance(o, _Kept)]
-        bulk = full or len(rendered_outputs) > 200
+        bulk = full or len(rendered_outputs) > BULK_OUTPUTS
         if not stamp and self.snapshots and bulk:
             # Only after builds that rendered much anyway: writing the snapshot costs ~0.6 s at
             # 10k pages, more than a small edit's whole build. In a child process when possible,
@@ -878,6 +881,15 @@ class _Build:
             if hit_rows is None and 0 < len(changed) <= 256
             else None
         )
+        # Whether a stored row read none of the changed keys: one test, chosen once (all three are
+        # exact; the regex matches whole ids between the list's brackets and commas).
+        untouched: Callable[[str, Any], bool]
+        if hit_rows is not None:
+            untouched = lambda path, row: path not in hit_rows  # noqa: E731
+        elif hits is not None:
+            untouched = lambda path, row: hits(row.deps) is None  # noqa: E731
+        else:
+            untouched = lambda path, row: changed.isdisjoint(row.dep_ids())  # noqa: E731
         count = [0]
         total = len(specs)
         fork = parallel.available()
@@ -909,11 +921,7 @@ class _Build:
             if (
                 row is not None
                 and row.producer == (producers.get(path) or orjson.dumps(prod).decode())
-                and (
-                    not changed
-                    or (path not in hit_rows if hit_rows is not None else hits is not None and hits(row.deps) is None)
-                    or (hit_rows is None and changed.isdisjoint(row.dep_ids()))
-                )
+                and (not changed or untouched(path, row))
             ):
                 k = row.kept
                 if k is None:

@@ -10,8 +10,6 @@ from ripple.errors import RippleError
 
 #: Set by ``python -m ripple.site``, which leaves with os._exit once the command has returned.
 FAST_EXIT = False
-#: outputs rendered above which a build leaves the state checkpointed (see build below)
-BULK = 200
 
 
 @click.group(name="site")
@@ -50,7 +48,7 @@ def build(
     changed: tuple[str, ...],
 ) -> None:
     """Build the site in SRC into OUT (only what changed since the last build)."""
-    from ripple.site.build import Builder
+    from ripple.site.build import BULK_OUTPUTS, Builder
 
     builder = Builder(src, out)
     run = builder.build
@@ -86,7 +84,7 @@ def build(
                     bar.refresh()
 
                 res = run(progress=tick, **options)
-        if FAST_EXIT and (res.full or res.rendered > BULK):
+        if FAST_EXIT and (res.full or res.rendered > BULK_OUTPUTS):
             # The process leaves without closing the state, so SQLite does not fold the write-ahead
             # log back: after a bulk build it holds ~100 MB at 10k pages, and the next build, most
             # often a small edit, would pay ~0.1 s for it on its first write. Paid here instead.
