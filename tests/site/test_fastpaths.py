@@ -98,6 +98,29 @@ def test_template_error_in_the_child_is_a_build_error(site_src: Path, tmp_path: 
     assert not (tmp_path / "out" / "index.html").exists()
 
 
+def test_front_matter_errors_in_two_processes_name_the_first_bad_file(
+    site_src: Path, tmp_path: Path, monkeypatch
+) -> None:
+    if not parallel.available():
+        pytest.skip("needs fork")
+    src = tmp_path / "src"
+    shutil.copytree(site_src, src)
+    posts = E.posts(src)
+    # Bad files early and late in path order, sized so that the parent parses the last one (the
+    # heaviest) and the child the first: the parent would meet its own bad file first.
+    for p, size in ((posts[-1], 200_000), (posts[-2], 10), (posts[2], 100_000)):
+        p.write_text("---\ntitle: [unclosed\n---\n" + "body " * size + "\n")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    from ripple.site import BuildError
+
+    with pytest.raises(BuildError) as e:
+        build(src, tmp_path / "out", now=NOW)
+    first = min(posts[-1], posts[-2], posts[2])
+    assert e.value.file == "content/" + first.relative_to(src / "content").as_posix()
+    assert "invalid YAML" in e.value.reason
+    assert not (tmp_path / "out" / "index.html").exists()
+
+
 def test_snapshot_serves_a_new_process(site_src: Path, tmp_path: Path) -> None:
     src, out = tmp_path / "src", tmp_path / "out"
     shutil.copytree(site_src, src)

@@ -440,7 +440,9 @@ class _Build:
             parse_cache, decoded = parse_rows(edited, parse_cache)
             order_digest, list_digests = m.order_digest, m.list_digests
         else:
-            sources, parse_cache = load_sources(self.src, files, (lambda p, h: None) if full else st.decoded)
+            sources, parse_cache = load_sources(
+                self.src, files, (lambda p, h: None) if full else st.decoded, folder=st.path.parent
+            )
             data = load_data(self.src, files)
             site = build_site(config, sources, data, self.now, config_digest)
             parse_cache, decoded = parse_rows(sources, parse_cache)
