@@ -37,7 +37,7 @@ def main() -> None:
     else:
         fn(src)
     cmd = [run.PY, "-m", "ripple.site", "build", str(src), str(a.work / "out"), "--quiet", "--now"]
-    wall, rss = run.timed([*cmd, now.strftime("%Y-%m-%dT%H:%M:%S+00:00")])
+    wall, rss = run.timed([*cmd, now.strftime("%Y-%m-%dT%H:%M:%S+00:00")], warm=[src, a.work / "out" / ".ripple"])
     print(f"{a.edit}: wall {wall:.2f} s, cpu {run.LAST_CPU[0]:.2f} s, rss {rss / 1024:.0f} MB")
 
 

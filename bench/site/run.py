@@ -58,13 +58,36 @@ def compile_ripple() -> None:
     subprocess.run([PY, "-m", "compileall", "-q", str(Path(ripple.__file__).parent)], check=True)
 
 
-def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of a command, process start included (CPU in LAST_CPU).
+def settle(warm: list[Path]) -> bool:
+    """Put the machine in the same state before every timed build: dirty pages written, the page
+    cache dropped, then the engine's own inputs (``warm``: its source folder, ripple's state) read
+    back into it, as they are on a machine where someone just edited a file.
 
-    The disk is synced first, so the previous engine's ~16k written files are flushed outside this
-    one's timing. (It did not explain why Hugo's rebuilds take 1.3-3x its first clean build: run
-    alone, back to back, Hugo's system time grows from ~3 s to ~11 s between two full builds.)"""
+    Why drop it: on this VM's ext4, creating files gets slower with every earlier build's deletions
+    while their page cache is kept (16k files: 1.2 s, then 2.5, 4.2, 5.5, 7.3 s in five rounds of
+    delete + write, system time growing alike; 1.2-1.8 s every round with the cache dropped
+    first). Whichever engine ran later paid for the ones before it: ripple's clean build runs after
+    Hugo's, and Hugo's rebuilds took 10-25 s against its 7 s first build. Returns False where the
+    cache cannot be dropped (not root): then only the sync is done."""
     os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("1")
+    except OSError:
+        return False
+    for root in warm:
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    while f.read(1 << 20):
+                        pass
+    return True
+
+
+def timed(cmd: list[str], cwd: Path | None = None, warm: list[Path] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of a command, process start included (CPU in LAST_CPU),
+    after :func:`settle` with ``warm``."""
+    DROPPED[0] = settle(warm or [])
     t = time.perf_counter()
     r = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cmd], cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -73,6 +96,10 @@ def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
     rss, user, system = r.stderr.strip().splitlines()[-1].split()
     LAST_CPU[0] = float(user) + float(system)
     return wall, int(rss)
+
+
+#: whether the last :func:`timed` could drop the page cache first
+DROPPED = [False]
 
 
 def snapshot(out: Path) -> dict[str, tuple[int, int]]:
@@ -164,7 +191,7 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
         best = None
         for _ in range(runs):
             shutil.rmtree(hout, ignore_errors=True)
-            w, m = timed([hugo, "--quiet", "-s", str(hsrc), "-d", str(hout)])
+            w, m = timed([hugo, "--quiet", "-s", str(hsrc), "-d", str(hout)], warm=[hsrc])
             best = (w, m) if best is None or w < best[0] else best
         return best[0], best[1], len(snapshot(hout))
 
@@ -172,14 +199,16 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
         best = None
         for _ in range(runs):
             shutil.rmtree(rout, ignore_errors=True)
-            w, m = timed([*ripple_cmd, NOW_S])
+            w, m = timed([*ripple_cmd, NOW_S], warm=[rsrc])
             best = (w, m, LAST_CPU[0]) if best is None or w < best[0] else best
         return best[0], best[1], best[2], len(snapshot(rout))
 
     hw, hm, hfiles = hugo_full()
     rw, rm, rcpu, rfiles = ripple_clean()
+    rwarm = [rsrc, rout / ".ripple"]  # an incremental build reads its sources and its state
+    res["page_cache_dropped"] = DROPPED[0]
     print(f"  {n} clean: ripple {rw:.2f}s (cpu {rcpu:.2f}s), hugo {hw:.2f}s", flush=True)
-    noop, _noop_rss = timed([*ripple_cmd, NOW_S])
+    noop, _noop_rss = timed([*ripple_cmd, NOW_S], warm=rwarm)
     res["noop_cpu_s"] = LAST_CPU[0]
     print(f"  {n} no-op: ripple {noop:.2f}s (cpu {LAST_CPU[0]:.2f}s)", flush=True)
     res["clean"] = {
@@ -203,7 +232,7 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
             fn(rsrc)
             fn(hsrc)
         before = snapshot(rout)
-        w, m = timed([*ripple_cmd, now.strftime("%Y-%m-%dT%H:%M:%S+00:00")])
+        w, m = timed([*ripple_cmd, now.strftime("%Y-%m-%dT%H:%M:%S+00:00")], warm=rwarm)
         cpu = LAST_CPU[0]
         written, deleted = changed(before, snapshot(rout))
         hw_e, _hm_e, _ = hugo_full()
@@ -270,7 +299,8 @@ def table(results: list[dict]) -> str:
         lines += [
             "",
             f"State folder: {r['state_mb']:.1f} MB. Incremental output byte-identical to a clean "
-            f"build after all edits: {'yes' if r['oracle_identical'] else 'NO'}.",
+            f"build after all edits: {'yes' if r['oracle_identical'] else 'NO'}. Page cache dropped "
+            f"before each timed build (see settle()): {'yes' if r.get('page_cache_dropped') else 'no'}.",
             "",
         ]
     return "\n".join(lines)
