@@ -3,6 +3,7 @@ Each must leave outputs (and, for rendering, the state's rows) exactly as the pl
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sqlite3
@@ -18,6 +19,8 @@ from site_helpers import NOW, oracle, synth, tree
 from ripple.site import build, parallel
 
 N = 60
+#: the build module (``ripple.site.build`` the name is the function)
+BUILD = importlib.import_module("ripple.site.build")
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +39,21 @@ def _rows(out: Path) -> dict[str, list[tuple]]:
         db.close()
 
 
+def _forking(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    """Lower (or restore) the thresholds above which a build forks: rendering, parsing, key checks."""
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2 if on else 400)
+    monkeypatch.setattr(BUILD, "_FORK_KEYS", 2 if on else 20_000)
+
+
 def _both(src: Path, tmp: Path, name: str, monkeypatch: pytest.MonkeyPatch, now=NOW) -> tuple[Path, Path]:
-    """Build into ``name-seq`` with one process and into ``name-par`` with two (threshold lowered)."""
+    """Build into ``name-seq`` with one process and into ``name-par`` with two (thresholds lowered)."""
     seq, par = tmp / f"{name}-seq", tmp / f"{name}-par"
     monkeypatch.setenv("RIPPLE_SITE_JOBS", "1")
     a = build(src, seq, now=now)
     monkeypatch.delenv("RIPPLE_SITE_JOBS")
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    _forking(monkeypatch, True)
     b = build(src, par, now=now)
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 400)
+    _forking(monkeypatch, False)
     assert (a.written, a.deleted, a.rendered, a.markdown_rendered) == (
         b.written,
         b.deleted,
@@ -74,9 +83,9 @@ def test_two_processes_render_what_one_does(site_src: Path, tmp_path: Path, monk
         seq2, par2 = _both(src, tmp_path, f"e{step}", monkeypatch)
         assert tree(seq2) == tree(par2)
         # And incrementally, from the previous state, in two processes: equal to a clean build.
-        monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+        _forking(monkeypatch, True)
         build(src, par, now=NOW)
-        monkeypatch.setattr(parallel, "MIN_ITEMS", 400)
+        _forking(monkeypatch, False)
         assert tree(par) == tree(seq2)
 
 
