@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import jinja2
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import Markup
 
 from ripple.site import templates
 
@@ -43,3 +45,23 @@ def test_memoized_date_text_is_strftime(naive: datetime, zone, fold: bool, fmt: 
     dt = naive.replace(tzinfo=zone, fold=int(fold))
     assert templates._date(dt, fmt) == dt.strftime(fmt)
     assert templates._date(dt, fmt) == dt.strftime(fmt)  # from the memo
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<u>html</u>"
+
+
+class _Sub(Markup):
+    pass
+
+
+def test_printed_values_are_escaped_as_jinja_does(tmp_path) -> None:
+    """Layouts print through Templates' own code generator (Markup passed on, not copied): the text
+    must be Jinja's own for every kind of value, in autoescaped and plain blocks alike."""
+    text = "{{ v }}|{{ v|upper }}|{% autoescape false %}{{ v }}{% endautoescape %}|{{ missing }}"
+    (tmp_path / "t.html").write_text(text)
+    ours = templates.Templates({"t.html": tmp_path / "t.html"}, {}, None, None).env.get_template("t.html")
+    plain = jinja2.Environment(autoescape=True).from_string(text)
+    for v in ["<b>&</b>", Markup("<i>x</i>"), _Sub("<s>"), _Html(), 3, 2.5, None, True, "", Markup("")]:
+        assert ours.render(v=v) == plain.render(v=v), v

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import jinja2
 import jinja2.bccache
 import orjson
+from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 
 from ripple.site.errors import BuildError
@@ -51,7 +52,7 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
         self.folder = folder
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        k = bucket.key + bucket.checksum
+        k = _CODE + bucket.key + bucket.checksum
         data = self.store.get(k)
         if data is None and self.folder is not None:
             try:
@@ -64,7 +65,7 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
                 self.store[k] = data
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        k = bucket.key + bucket.checksum
+        k = _CODE + bucket.key + bucket.checksum
         data = self.store[k] = bucket.bytecode_to_string()
         if self.folder is not None:
             try:
@@ -76,11 +77,36 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
                 pass  # only a cache: the next process compiles again
 
 
+#: what _CodeGenerator writes, in the bytecode cache's keys: code compiled by another generator
+#: (an older ripple's) is compiled again, never run
+_CODE = "m1-"
+
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code, except that an autoescaped ``{{ x }}`` calls ``environment.markup(x)`` instead of
+    ``escape(x)``: the same text, but a value that is Markup already (rendered markdown, a partial,
+    kilobytes each, ~15% of the values a page prints) is passed on instead of copied into a new one."""
+
+    def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
+        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
+            super()._output_child_pre(node, frame, finalize)
+            return
+        self.write("environment.markup(")
+        if finalize.src is not None:
+            self.write(finalize.src)
+
+
 class TrackingEnvironment(jinja2.Environment):
     """Records every template load (``extends``/``include``/``import`` too) and lets mapping keys win
     over method names (``data.items`` is the data key ``items``)."""
 
     digests: dict[str, bytes]
+    code_generator_class = _CodeGenerator
+
+    @staticmethod
+    def markup(value: Any) -> Markup:
+        """``escape(value)``, with a Markup value returned as it is rather than copied."""
+        return value if type(value) is Markup else escape(value)
 
     def _load_template(self, name: str, globals: Any) -> jinja2.Template:
         TRACKER.record_digest(("tpl", name), self.digests.get(name, MISSING_DIGEST))
