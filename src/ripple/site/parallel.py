@@ -1,9 +1,10 @@
-"""Rendering a long list of work items in two processes (the build machine has 2 cores).
+"""A long list of work items in two processes (the build machine has 2 cores): the front matter
+of a full build's files, the recorded keys a build re-checks, and the outputs it renders.
 
-The parent forks once per batch: the child inherits the built page model, renders every other item
-and leaves its results in a file; the parent renders the rest, then reads the child's results and
-merges both in the items' order, so the outcome (outputs, state rows, key ids) is the same as one
-process rendering them in order. Nothing is written to the output folder by a child.
+The parent forks once per batch: the child inherits the built page model, works through its share
+of the items and leaves its results in a file; the parent does the rest, then reads the child's
+results and merges both in the items' order, so the outcome (outputs, state rows, key ids) is the
+same as one process doing them in order. Nothing is written to the output folder by a child.
 
 Only used where fork is safe and cheap: a POSIX system, two or more CPUs, and no other thread in
 the process (a fork copies only the calling thread; another thread's held locks would stay held).
