@@ -12,8 +12,10 @@ the process (a fork copies only the calling thread; another thread's held locks 
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
+import signal
 import sys
 import tempfile
 import threading
@@ -36,6 +38,39 @@ def available() -> bool:
         and threading.active_count() == 1
         and os.environ.get("RIPPLE_SITE_JOBS", "") != "1"
     )
+
+
+def fork() -> int:
+    """``os.fork()``, with the child bound to its parent's life: on Linux it is killed when the
+    parent dies (a SIGKILLed build must not leave a writer behind that goes on writing outputs, or
+    a snapshot, while the next build runs), elsewhere it checks once that the parent is still
+    there. Returns 0 in the child, as ``os.fork``."""
+    parent = os.getpid()
+    prctl = _prctl()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(1)
+    return pid
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
 
 def balance(weights: Sequence[float]) -> list[bool]:
@@ -75,9 +110,7 @@ def split_map(
     theirs = [items[i] for i in theirs_at]
     fd, name = tempfile.mkstemp(prefix="render-", suffix=".tmp", dir=folder)
     os.close(fd)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:  # the child: never returns
         code = 1
         try:
@@ -122,9 +155,7 @@ def split_map(
 def spawn(job: Callable[[], object]) -> int:
     """Run ``job`` in a forked child, for work whose result is a file (the child exits 0 when
     ``job`` returned true). Returns the child's pid; :func:`wait` for it."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:
         code = 1
         try:

@@ -18,7 +18,6 @@ one, as before.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 #: below this many new files a fork (~20-50 ms with a 10k-page model in memory, and copy-on-write
@@ -107,9 +106,7 @@ class OutputWriter:
                 self._error = e
             return
         r, w = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
+        pid = parallel.fork()
         if pid == 0:  # the child: writes, reports a failure through the pipe, never returns
             code = 1
             try:
