@@ -269,6 +269,13 @@ class State:
             self._files.update(files)
         self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
 
+    def _journal(self, mode: str) -> bool:
+        """Switch the journal mode; False if SQLite kept the old one (another connection is open)."""
+        try:
+            return self.db.execute(f"PRAGMA journal_mode={mode}").fetchone()[0] == mode
+        except sqlite3.Error:
+            return False
+
     def set_dirty(self, dirty: bool) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (b"1" if dirty else b"0",))
 
@@ -300,6 +307,10 @@ class State:
         ``parsed`` rows with empty data keep their stored parse; ``decoded`` holds the unpickled
         parse of each rewritten row, kept in memory for the next build. Raises StateError."""
         db = self.db
+        # A first build fills an empty file with ~100 MB: through the write-ahead log every page would
+        # be written twice (the log, then the checkpoint that folds it back). A rollback journal
+        # writes them once and has nothing to save of an empty file; WAL mode is back right after.
+        direct = reset and self.fresh and self._journal("delete")
         try:
             db.execute("BEGIN")
             if reset:
@@ -381,6 +392,9 @@ class State:
             db.execute("ROLLBACK")
             self._reset_memo()
             raise
+        finally:
+            if direct:
+                self._journal("wal")
         self.fresh = False
         self._remember(files, gone_files, parsed, decoded or {}, outputs, deleted, reset)
 
