@@ -3,7 +3,6 @@ Each must leave outputs (and, for rendering, the state's rows) exactly as the pl
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import sqlite3
@@ -19,8 +18,6 @@ from site_helpers import NOW, oracle, synth, tree
 from ripple.site import build, parallel
 
 N = 60
-#: the build module (``ripple.site.build`` the name is the function)
-BUILD = importlib.import_module("ripple.site.build")
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +36,15 @@ def _rows(out: Path) -> dict[str, list[tuple]]:
         db.close()
 
 
-def _forking(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
-    """Lower (or restore) the thresholds above which a build forks: rendering, parsing, key checks."""
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 2 if on else 400)
-    monkeypatch.setattr(BUILD, "_FORK_KEYS", 2 if on else 20_000)
-
-
 def _both(src: Path, tmp: Path, name: str, monkeypatch: pytest.MonkeyPatch, now=NOW) -> tuple[Path, Path]:
-    """Build into ``name-seq`` with one process and into ``name-par`` with two (thresholds lowered)."""
+    """Build into ``name-seq`` with one process and into ``name-par`` with two (threshold lowered)."""
     seq, par = tmp / f"{name}-seq", tmp / f"{name}-par"
     monkeypatch.setenv("RIPPLE_SITE_JOBS", "1")
     a = build(src, seq, now=now)
     monkeypatch.delenv("RIPPLE_SITE_JOBS")
-    _forking(monkeypatch, True)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
     b = build(src, par, now=now)
-    _forking(monkeypatch, False)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 400)
     assert (a.written, a.deleted, a.rendered, a.markdown_rendered) == (
         b.written,
         b.deleted,
@@ -83,9 +74,9 @@ def test_two_processes_render_what_one_does(site_src: Path, tmp_path: Path, monk
         seq2, par2 = _both(src, tmp_path, f"e{step}", monkeypatch)
         assert tree(seq2) == tree(par2)
         # And incrementally, from the previous state, in two processes: equal to a clean build.
-        _forking(monkeypatch, True)
+        monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
         build(src, par, now=NOW)
-        _forking(monkeypatch, False)
+        monkeypatch.setattr(parallel, "MIN_ITEMS", 400)
         assert tree(par) == tree(seq2)
 
 

@@ -549,7 +549,10 @@ class _Build:
                 rows_ = st.keys_to_check(touched, st.content_with_deps(), st.get_meta("order") != order_digest, moved)
             else:
                 rows_ = st.all_keys()
-            changed_ids = self._changed(rows_, current)
+            for i, text, stored in rows_:
+                d = current(key_from_json(orjson.loads(text)))
+                if d != stored:
+                    changed_ids[i] = d
         t = self._lap("verify", t)
         # Partials kept from the last build, valid when none of the keys they read changed.
         templates.fragments = (
@@ -617,32 +620,6 @@ class _Build:
                 writer.wait()
             except OSError:
                 pass
-
-    def _changed(self, rows: list[tuple[int, str, bytes, str]], current: Callable[[Key], bytes]) -> dict[int, bytes]:
-        """The recorded keys (id, JSON text, stored digest, root) whose digest is not the stored one now,
-        as id -> current digest. Many keys (a config edit re-checks all ~150k of a 10k-post site,
-        ~1 s) are checked in two processes, each page's keys in one of them."""
-        from ripple.site import parallel
-
-        def check(row: tuple[int, str, bytes, str]) -> bytes | None:
-            d = current(key_from_json(orjson.loads(row[1])))
-            return d if d != row[2] else None
-
-        if len(rows) >= _FORK_KEYS and parallel.available():
-            # By root, so that each page's cached markdown is decoded by one process only.
-            results, theirs, extra = parallel.split_map(
-                rows,
-                check,
-                to_child=[hash(r[3]) & 1 == 1 for r in rows],
-                child_setup=self._in_child,
-                child_result=lambda out: out,
-                folder=self.state.path.parent,
-            )
-            for i, d in zip(theirs, extra, strict=True):
-                results[i] = d
-        else:
-            results = [check(r) for r in rows]
-        return {r[0]: d for r, d in zip(rows, results, strict=True) if d is not None}
 
     def _waited(self, writer: OutputWriter) -> None:
         # Timings: how long the commit waited for a forked writer (the rest of the writing
@@ -1104,9 +1081,6 @@ class _Build:
                 to_write[rel] = (self.src / path).read_bytes()
         return extra
 
-
-#: from this many keys to re-check, the check runs in two processes (~7 µs a key, ~30-50 ms a fork)
-_FORK_KEYS = 20_000
 
 #: up to this many changed keys, _rows_reading beats a regex search per row (~7 ms an id over
 #: 16k rows, plus ~35 ms to join them)

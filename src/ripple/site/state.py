@@ -186,19 +186,18 @@ class State:
         rows = self.db.execute("SELECT id, fhash, env, deps, data FROM content")
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
-    def all_keys(self) -> list[tuple[int, str, bytes, str]]:
-        """Every recorded key as (id, JSON text, digest at the last build, root)."""
-        return self.db.execute("SELECT id, key, digest, root FROM keys").fetchall()
+    def all_keys(self) -> list[tuple[int, str, bytes]]:
+        """Every recorded key as (id, JSON text, digest at the last build)."""
+        return self.db.execute("SELECT id, key, digest FROM keys").fetchall()
 
     def keys_to_check(
         self, touched: list[str], md_deps: list[str], order_changed: bool, lists: list[str]
-    ) -> list[tuple[int, str, bytes, str]]:
-        """Keys that may have changed, as :meth:`all_keys` gives them: all but page-local ones of
-        untouched pages (class 1), markdown ones of untouched pages without shortcode reads (2),
-        neighbours when the order held (3) and pager/member keys of list pages whose lists did not
-        change (4)."""
+    ) -> list[tuple[int, str, bytes]]:
+        """Keys that may have changed: all but page-local ones of untouched pages (class 1), markdown
+        ones of untouched pages without shortcode reads (2), neighbours when the order held (3) and
+        pager/member keys of list pages whose lists did not change (4)."""
         q = (
-            "SELECT id, key, digest, root FROM keys WHERE cls=0"
+            "SELECT id, key, digest FROM keys WHERE cls=0"
             " OR (cls IN (1, 2) AND root IN (SELECT value FROM json_each(?)))"
             " OR (cls=2 AND root IN (SELECT value FROM json_each(?)))"
             " OR (cls=4 AND root IN (SELECT value FROM json_each(?)))"
