@@ -1,5 +1,5 @@
 """A long list of work items in two processes (the build machine has 2 cores): the front matter
-of a full build's files, the recorded keys a build re-checks, and the outputs it renders.
+of a full build's files and the outputs a build renders.
 
 The parent forks once per batch: the child inherits the built page model, works through its share
 of the items and leaves its results in a file; the parent does the rest, then reads the child's
