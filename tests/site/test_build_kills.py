@@ -85,10 +85,14 @@ def test_builds_killed_at_random_moments_are_repaired_by_the_next(tmp_path: Path
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     rng = random.Random(f"site-kills-{SEED}")
     print(f"RIPPLE_CRASH_SEED={SEED}")
-    # How long one whole build takes here, so the kills spread over all of it.
+    # How long a first build and an edit's build take here, so the kills spread over all of each.
     t = time.perf_counter()
     subprocess.run(_cli(src, tmp_path / "timing"), check=True, env=env)
     whole = time.perf_counter() - t
+    E.edit_body_tail(E.posts(src)[0], "timing")
+    t = time.perf_counter()
+    subprocess.run(_cli(src, tmp_path / "timing"), check=True, env=env)
+    small = time.perf_counter() - t
     (tmp_path / "clean").mkdir()
     killed = 0
     for step in range(KILLS):
@@ -100,7 +104,8 @@ def test_builds_killed_at_random_moments_are_repaired_by_the_next(tmp_path: Path
         # stderr to a file, not a pipe: reading a pipe would wait for any child still holding it.
         with open(tmp_path / "stderr", "wb") as err:
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        time.sleep(rng.uniform(0.0, whole * 1.1))  # the kill's moment: the randomness under test
+        # The kill's moment: the randomness under test.
+        time.sleep(rng.uniform(0.0, (whole if step % 4 == 0 else max(small, 0.3)) * 1.1))
         if proc.poll() is None:
             proc.kill()
             killed += 1

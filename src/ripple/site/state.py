@@ -314,7 +314,7 @@ class State:
             db.execute("BEGIN")
             if reset:
                 for name, _ in _KEY_INDEXES:
-                    db.execute(f"DROP INDEX {name}")
+                    db.execute(f"DROP INDEX IF EXISTS {name}")
                 for table in ("files", "parsed", "content", "keys", "outputs", "fragments"):
                     db.execute(f"DELETE FROM {table}")
                 self._content_ids = set()
