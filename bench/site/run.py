@@ -64,9 +64,9 @@ def settle(warm: list[Path]) -> bool:
     back into it, as they are on a machine where someone just edited a file.
 
     Why drop it: on this VM's ext4, creating files gets slower with every earlier build's deletions
-    while their page cache is kept (16k files: 1.2 s, then 2.5, 4.2, 5.5, 7.3 s in five rounds of
-    delete + write, system time growing alike; 1.2-1.8 s every round with the cache dropped
-    first). Whichever engine ran later paid for the ones before it: ripple's clean build runs after
+    while their page cache is kept (16k files: 2.5, 4.2, 5.5, 7.3 s in four rounds of delete +
+    write, system time growing alike; 1.2-1.8 s every round with the cache dropped first; see
+    docs/decisions/0103). Whichever engine ran later paid for the ones before it: ripple's clean build runs after
     Hugo's, and Hugo's rebuilds took 10-25 s against its 7 s first build. Returns False where the
     cache cannot be dropped (not root): then only the sync is done."""
     os.sync()
