@@ -235,6 +235,68 @@ def test_snapshot_round_trips_the_model(site_src: Path, tmp_path: Path) -> None:
     }
 
 
+def _loaded(src: Path, out: Path):
+    """(the model a build saved, the snapshot of it loaded back as a new process would)."""
+    from ripple.site import snapshot
+    from ripple.site.build import SNAPSHOT_FILE, Builder
+
+    with Builder(src, out) as b:
+        b.build(now=NOW)
+        saved = b._model
+        stamp = b._state.get_meta("model_stamp")
+    parts = snapshot.load(out / ".ripple" / SNAPSHOT_FILE, stamp)
+    assert saved is not None and parts is not None
+    return saved, parts
+
+
+def test_snapshot_lazy_slots_keep_what_was_set_since_the_load(site_src: Path, tmp_path: Path) -> None:
+    """A page's rarely read slots come from the snapshot at their first read, yet a slot the build
+    set before that read (a re-parsed date, a new params dict) is not overwritten by the old value."""
+    from ripple.site import snapshot
+
+    saved, parts = _loaded(site_src, tmp_path / "out")
+    site = parts["site"]
+    old = next(p for p in saved.site.pages if p.kind == "page" and p.params)
+    post = site.by_id[old.id]
+    assert {"lastmod", "params", "publish_date"} <= set(snapshot._LAZY)
+    post.lastmod = NOW  # set before any lazy slot of this page was read
+    assert post.publish_date == old.publish_date  # the first read fills the page's lazy slots
+    assert post.lastmod == NOW and post.params == old.params
+    # Another page is untouched by that fill, and fills on its own read.
+    other = next(p for p in site.pages if p.kind == "page" and p is not post)
+    assert other.lastmod == saved.site.by_id[other.id].lastmod
+    # A page's front matter is its source's, unpickled with it; a page without a source has none.
+    assert post.fm == old.fm and post.fm is post.source.fm and post.source.path == old.source.path
+    assert site.home.source is None or site.home.file
+    with pytest.raises(AttributeError, match="no_such_slot"):
+        post.no_such_slot  # noqa: B018 - not a slot: still an AttributeError
+
+
+def test_snapshot_sources_unpickle_only_what_is_looked_up(site_src: Path, tmp_path: Path) -> None:
+    """The loaded sources: keys, ``in`` and ``len`` cost no unpickling; a lookup unpickles that one
+    source once; setting and deleting work for loaded and unloaded sources alike."""
+    from ripple.site.content import Source
+
+    saved, parts = _loaded(site_src, tmp_path / "out")
+    srcs = parts["sources"]
+    assert sorted(srcs) == sorted(saved.sources) and len(srcs) == len(saved.sources)
+    assert list(srcs.loaded()) == []
+    first, second, third = sorted(srcs)[:3]
+    assert first in srcs and "no/such.md" not in srcs
+    got = srcs[first]
+    assert isinstance(got, Source) and got.path == first and srcs[first] is got
+    assert list(srcs.loaded()) == [got]
+    del srcs[first]  # a loaded one
+    del srcs[second]  # one never unpickled
+    assert first not in srcs and second not in srcs and len(srcs) == len(saved.sources) - 2
+    with pytest.raises(KeyError):
+        srcs["no/such.md"]
+    with pytest.raises(KeyError):
+        del srcs["no/such.md"]
+    srcs[third] = got  # replacing an unpickled one: the new value wins
+    assert srcs[third] is got and len(srcs) == len(saved.sources) - 2
+
+
 def test_rows_reading_finds_exactly_the_rows_with_an_id() -> None:
     """The substring search for rows that read a changed key agrees with decoding every row, for
     ids at the start, middle and end of a list, lone ids, and ids that are prefixes of others."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ripple.site import content as _content  # noqa: F401 - registers the model's FIELDS
+from ripple.site import snapshot
 from ripple.site.config import find_config, load_config
 from ripple.site.content import _CACHED_FIELDS, CONTENT_EXTS, Page, Site, Source, build_site, derive_fields
 from ripple.site.errors import BuildError
@@ -270,24 +271,30 @@ class _Model:
         self.list_digests = list_digests
         #: the output specs and their producer strings, valid for one set of layout names
         self.specs: tuple[frozenset[str], dict[str, Any], dict[str, str]] | None = None
+        self._pages_of: dict[str, list[Any]] | None = None
         if previous is not None:  # the same model carried forward
-            self.pages_of = previous.pages_of
+            self._pages_of = previous._pages_of
             self.specs = previous.specs
-            for src in sources.values():
-                if src.dirty:
-                    src.dirty = False
-            return
-        self.pages_of: dict[str, list[Any]] = {}
-        for p in site.pages:
-            if p.source is not None:
-                self.pages_of.setdefault(p.source.path, []).append(p)
-        for src in sources.values():
-            src.dirty = False  # committed: the next build stores only what it re-parses
+        # Committed: the next build stores only what it re-parses. A snapshot's sources that were
+        # never unpickled are clean already.
+        for src in sources.loaded() if isinstance(sources, snapshot.Sources) else sources.values():
+            if src.dirty:
+                src.dirty = False
+
+    @property
+    def pages_of(self) -> dict[str, list[Any]]:
+        """Content path (relative to content/) -> the pages made from that file."""
+        if self._pages_of is None:
+            # ``file`` rather than ``source``: it names the source without unpickling a snapshot's.
+            po: dict[str, list[Any]] = {}
+            for p in self.site.pages:
+                if p.file:
+                    po.setdefault(p.file[len("content/") :], []).append(p)
+            self._pages_of = po
+        return self._pages_of
 
     def dump(self, path: Path, stamp: bytes) -> bool:
         """Write this model to ``path`` (see snapshot.py); False if it cannot be stored."""
-        from ripple.site import snapshot
-
         # Bodies are read from the files when needed, and the derived fields are on the pages (a
         # source without them is re-derived if the model is ever rebuilt from it): both would
         # double the file and the time to load it.
@@ -316,8 +323,6 @@ class _Model:
 
     @classmethod
     def load(cls, path: Path, stamp: bytes) -> _Model | None:
-        from ripple.site import snapshot
-
         parts = snapshot.load(path, stamp)
         if parts is None:
             return None
@@ -713,7 +718,7 @@ class _Build:
                 if isinstance(o, _Kept):
                     referenced.update(o.row.dep_ids())
             dead = {i for i in key_ids.values() if i not in referenced}
-        live_content = {p.id for p in site.pages if p.source is not None}
+        live_content = {p.id for p in site.pages if p.file}  # the pages with a source
         new_files = {p: (fi.size, fi.mtime, fi.hash) for p, fi in files.items()}
         t = self._lap("rows", t)
         st.commit(

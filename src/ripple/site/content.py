@@ -139,6 +139,18 @@ class Page:
     def __repr__(self) -> str:
         return f"<Page {self.id}>"
 
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for a slot never set: a page loaded from a snapshot, whose rarely read slots
+        # are unpickled at their first read (snapshot.Lazy). object.__getattribute__ for ``site``:
+        # on a page without one, ``self.site`` would come back here.
+        try:
+            lazy = object.__getattribute__(self, "site").lazy
+        except AttributeError:
+            lazy = None
+        if lazy is None or not lazy.fill(self, name):
+            raise AttributeError(f"'Page' object has no attribute {name!r}")
+        return object.__getattribute__(self, name)
+
     @property
     def rel_permalink(self) -> str:
         return self.site.config.base_path + self.out_path
@@ -201,6 +213,8 @@ class Site:
         self.menus: dict[str, list[Any]] = {}  # name -> [menus.MenuEntry]
         self.content_fn: Callable[[Page], Any] | None = None
         self.next_change: datetime | None = None
+        #: the loader of slots a snapshot left unset on its pages (snapshot.Lazy), or None
+        self.lazy: Any = None
 
     def get_page(self, ref: str) -> Page | None:
         # Built on first use, list pages first: menus look up sections, rarely single pages.

@@ -250,7 +250,7 @@ class ContentCache:
         return r
 
     def _get(self, p: Page) -> Rendered:
-        if p.source is None:
+        if not p.file:  # no source (``file`` names it without unpickling a snapshot's)
             return EMPTY
         fh = self.file_hash(p.file)
         row = self.stored(p.id)
