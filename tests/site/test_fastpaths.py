@@ -338,3 +338,34 @@ def test_cli_leaves_the_state_whole_after_a_bulk_build(site_src: Path, tmp_path:
     finally:
         db.close()
     assert n == sum(1 for p in out.rglob("*") if p.is_file() and ".ripple" not in p.parts)
+
+
+def test_unchanged_front_matter_is_reused_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body edit keeps the earlier parse of an identical front matter block (YAML or TOML, with
+    or without a BOM); a changed block is parsed anew, and a broken one is still an error."""
+    from ripple.site import frontmatter
+    from ripple.site.errors import BuildError
+
+    def parse_all(text: str) -> tuple[str, dict]:
+        fm, _, line = frontmatter.split(text, file="content/a.md")
+        return "\n".join(text.split("\n")[: line - 1]), fm
+
+    for v1, v2, changed in (
+        (
+            "---\ntitle: A\ntags: [x]\n---\nold body\n",
+            "---\ntitle: A\ntags: [x]\n---\nnew body\nmore\n",
+            "---\ntitle: B\n---\nx",
+        ),
+        ('+++\ntitle = "A"\n+++\nold body', '+++\ntitle = "A"\n+++\nnew body', '+++\ntitle = "B"\n+++\nx'),
+        ("\ufeff---\ntitle: A\n---\nold", "\ufeff---\ntitle: A\n---\nnew body", "\ufeff---\ntitle: B\n---\nx"),
+    ):
+        known = parse_all(v1)
+        with monkeypatch.context() as m:
+            m.setattr(frontmatter, "load_yaml", None)  # any parse would fail
+            m.setattr(frontmatter, "load_toml", None)
+            fm, body, line = frontmatter.split(v2, file="content/a.md", known=known)
+        assert fm is known[1] and body.startswith("new body") and line == v2.count("\n", 0, v2.index("new")) + 1
+        fm, _, _ = frontmatter.split(changed, file="content/a.md", known=known)
+        assert fm == {"title": "B"}
+    with pytest.raises(BuildError, match="invalid YAML"):
+        frontmatter.split("---\ntitle: [A\n---\nbody", file="content/a.md", known=known)

@@ -799,7 +799,7 @@ class _Build:
                     return True  # many edits: let _reuse decide on the loaded model
                 parse = self.state.decoded_one(path, old[2])
                 if parse is not None:
-                    was, fm = parse[0], read_source(self.src, path[len("content/") :]).fm
+                    was, fm = parse[0], read_source(self.src, path[len("content/") :], (parse[1], parse[0])).fm
                     if any(k not in _FM_TEXT_ONLY for k in was.keys() | fm.keys() if was.get(k) != fm.get(k)):
                         return False
         return all(p in files for p in prev if p.startswith("content/") and p.endswith(CONTENT_EXTS))
@@ -824,8 +824,9 @@ class _Build:
         for rel in m.sources:
             path = "content/" + rel
             if m.hashes.get(rel) != files[path].hash:
-                new = read_source(self.src, rel)
-                if new.fm != m.sources[rel].fm:
+                old = m.sources[rel]
+                new = read_source(self.src, rel, (old.text, old.fm))
+                if new.fm is not old.fm and new.fm != old.fm:
                     tmp = _patchable(m, rel, new)
                     if tmp is None:
                         return None

@@ -268,7 +268,7 @@ class ContentCache:
         src = p.source
         assert src is not None
         if src.body is None:
-            src.body = read_source(self.src, src.path).body
+            src.body = read_source(self.src, src.path, (src.text, src.fm)).body
         rec = TRACKER.push(ids=False)  # the content cache stores keys, not key ids
         try:
             page = Tracked(("p", p.id), p)

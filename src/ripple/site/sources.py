@@ -80,15 +80,18 @@ def scan(
     return files
 
 
-def read_source(src: Path, rel: str) -> Source:
-    """Parse one content file; raises :class:`BuildError` with file and line for bad front matter."""
+def read_source(src: Path, rel: str, known: tuple[str, dict[str, Any]] | None = None) -> Source:
+    """Parse one content file; raises :class:`BuildError` with file and line for bad front matter.
+
+    ``known``: (front matter text, front matter) of an earlier parse of this file, whose front
+    matter is reused, not parsed again, if the text is unchanged (see :func:`frontmatter.split`)."""
     file = f"content/{rel}"
     try:
         text = (src / file).read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
         raise BuildError(f"not UTF-8 text: {e.reason}", file=file) from None
     text = text.replace("\r\n", "\n")
-    fm, body, body_line = split(text, file=file)
+    fm, body, body_line = split(text, file=file, known=known)
     fm_text = "\n".join(text.split("\n")[: max(0, body_line - 1)])
     return Source(rel, fm, body, body_line, fm_text)
 
