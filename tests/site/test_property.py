@@ -132,9 +132,10 @@ def _files(src: Path) -> dict[str, bytes]:
     return {p.relative_to(src).as_posix(): p.read_bytes() for p in src.rglob("*") if p.is_file()}
 
 
-def check_warm(seq: list[tuple[str, int]]) -> None:
+def check_warm(seq: list[tuple[str, int]], hinted: bool = True) -> None:
     """The same with one Builder kept across the edits (a warm sandbox), told exactly which files
-    changed (changed_only): it reuses its page model and in-memory state where it can."""
+    changed (changed_only), or with ``hinted=False`` told nothing (a process that keeps a Builder
+    but not a watcher): it reuses its page model and in-memory state where it can."""
     with scratch() as (tmp, src, out):
         now = NOW
         with Builder(src, out) as b:
@@ -145,7 +146,10 @@ def check_warm(seq: list[tuple[str, int]]) -> None:
                 after = _files(src)
                 changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
                 before = after
-                b.build(now=now, changed=changed, changed_only=True)
+                if hinted:
+                    b.build(now=now, changed=changed, changed_only=True)
+                else:
+                    b.build(now=now)
                 oracle(src, out, tmp, now)
 
 
@@ -163,6 +167,10 @@ def test_random_edit_sequences_on_a_warm_builder_match_a_clean_build(seq: list[t
 
 def test_every_edit_kind_once_on_a_warm_builder() -> None:
     check_warm([(k, i * 7919) for i, k in enumerate(KINDS)])
+
+
+def test_every_edit_kind_once_on_a_warm_builder_told_nothing() -> None:
+    check_warm([(k, i * 7919) for i, k in enumerate(KINDS)], hinted=False)
 
 
 def test_body_edits_on_a_warm_builder_repeat_and_stay_exact() -> None:

@@ -207,7 +207,9 @@ class Builder:
             b = _Build(self.src, self.out, self._state, now, changed, verify, progress)
             b.trusted_hint = trusted
             b.snapshots = self.snapshots
-            b.previous_model = self._model if trusted or changed is not None else None
+            # The last model, checked file by file against this build's scan (_reuse): valid
+            # with or without a hint of what changed.
+            b.previous_model = self._model
             self._model = None  # a failed build leaves no model to reuse
             b.overrides = {"build_drafts": build_drafts, "build_future": build_future, "build_expired": build_expired}
             try:
