@@ -5,10 +5,12 @@
 For each size: generate the site (deterministic), clean full builds of both engines, then the edit
 kinds E0-E12 applied one after another. ripple rebuilds incrementally (a new process each time, so
 process start and state open are included); Hugo has no incremental mode, so each of its rebuilds is
-a clean full build. Reported: wall time, files written (by mtime/size snapshot), peak RSS
-(``/usr/bin/time``), state size. After the edits, the incremental output is compared with a clean
-ripple build (must be byte-identical). Results go to stdout as a markdown table and to
-``bench/out/site/results.json``.
+a clean full build. A second copy of the site is built by a ripple process that stays up between
+builds (``warm.py``, one ``Builder``), the column "ripple warm process": what a watcher or the
+platform's warm worker pays, process start and imports excluded. Reported: wall time, files
+written (by mtime/size snapshot), peak RSS (``/usr/bin/time``), state size. After the edits, both
+incremental outputs are compared with a clean ripple build (must be byte-identical). Results go
+to stdout as a markdown table and to ``bench/out/site/results.json``.
 """
 
 from __future__ import annotations
@@ -176,6 +178,24 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
     sites = synth.make(n, root)
     rsrc, hsrc = sites["ripple"], sites["hugo"]
     rout, hout = root / "ripple-out", root / "hugo-out"
+    # The same site built by a process that stays up (warm.py: one Builder, as a watcher or the
+    # platform's warm worker keeps it), every edit applied to its copy too.
+    wsrc, wout = root / "ripple-warm", root / "ripple-warm-out"
+    shutil.copytree(rsrc, wsrc)
+    warm = subprocess.Popen(
+        [PY, str(HERE / "warm.py"), str(wsrc), str(wout)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+
+    def warm_build(now_s: str) -> dict:
+        settle([wsrc, wout / ".ripple"])
+        assert warm.stdin is not None and warm.stdout is not None
+        warm.stdin.write(now_s + "\n")
+        warm.stdin.flush()
+        line = warm.stdout.readline()
+        if not line:
+            raise SystemExit("the warm ripple process (warm.py) failed")
+        return json.loads(line)
+
     hugo = hugo_bin() if with_hugo else ""
     ripple_cmd = [PY, "-m", "ripple.site", "build", str(rsrc), str(rout), "--quiet", "--now"]
     res: dict = {
@@ -211,6 +231,9 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
     noop, _noop_rss = timed([*ripple_cmd, NOW_S], warm=rwarm)
     res["noop_cpu_s"] = LAST_CPU[0]
     print(f"  {n} no-op: ripple {noop:.2f}s (cpu {LAST_CPU[0]:.2f}s)", flush=True)
+    first = warm_build(NOW_S)
+    res["warm_noop"] = warm_build(NOW_S)
+    print(f"  {n} warm: first build {first['wall']:.2f}s, no-op {res['warm_noop']['wall']:.3f}s", flush=True)
     res["clean"] = {
         "hugo_s": hw,
         "hugo_rss_mb": hm / 1024,
@@ -231,10 +254,12 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
         else:
             fn(rsrc)
             fn(hsrc)
+            fn(wsrc)
         before = snapshot(rout)
         w, m = timed([*ripple_cmd, now.strftime("%Y-%m-%dT%H:%M:%S+00:00")], warm=rwarm)
         cpu = LAST_CPU[0]
         written, deleted = changed(before, snapshot(rout))
+        wb = warm_build(now.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
         hw_e, _hm_e, _ = hugo_full()
         rows.append(
             {
@@ -246,10 +271,14 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
                 "written": written,
                 "deleted": deleted,
                 "hugo_s": hw_e,
+                "warm_s": wb["wall"],
+                "warm_cpu_s": wb["cpu"],
+                "warm_written": wb["written"],
             }
         )
         print(
-            f"  {n} {eid}: ripple {w:.2f}s cpu {cpu:.2f}s ({written} written, {deleted} deleted), hugo {hw_e:.2f}s",
+            f"  {n} {eid}: ripple {w:.2f}s cpu {cpu:.2f}s ({written} written, {deleted} deleted), "
+            f"warm {wb['wall']:.3f}s, hugo {hw_e:.2f}s",
             flush=True,
         )
     res["edits"] = rows
@@ -271,6 +300,10 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
         check=True,
     )
     res["oracle_identical"] = same_tree(rout, clean)
+    res["warm_oracle_identical"] = same_tree(wout, clean)
+    assert warm.stdin is not None
+    warm.stdin.close()
+    warm.wait()
     return res
 
 
@@ -283,24 +316,26 @@ def table(results: list[dict]) -> str:
             "",
             f"{r['hugo_version']}",
             "",
-            "| Run | ripple wall | ripple CPU | Hugo (full build) | ripple / Hugo | files written (deleted) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| Run | ripple wall | ripple CPU | Hugo (full build) | ripple / Hugo | files written (deleted) "
+            "| ripple warm process |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
             f"| clean full build | {c['ripple_s']:.2f} s, {c['ripple_rss_mb']:.0f} MB | {c['ripple_cpu_s']:.2f} s "
             f"| {c['hugo_s']:.2f} s, {c['hugo_rss_mb']:.0f} MB | {c['ripple_s'] / c['hugo_s']:.2f} | "
-            f"{c['ripple_files']} |",
+            f"{c['ripple_files']} | |",
             f"| no-op rebuild | {r['noop_s']:.2f} s | {r['noop_cpu_s']:.2f} s | {c['hugo_s']:.2f} s | "
-            f"{r['noop_s'] / c['hugo_s']:.2f} | 0 |",
+            f"{r['noop_s'] / c['hugo_s']:.2f} | 0 | {r['warm_noop']['wall']:.3f} s |",
         ]
         for e in r["edits"]:
             lines.append(
                 f"| {e['id']} {e['edit']} | {e['ripple_s']:.2f} s | {e['ripple_cpu_s']:.2f} s | {e['hugo_s']:.2f} s | "
-                f"{e['ripple_s'] / e['hugo_s']:.2f} | {e['written']} ({e['deleted']}) |"
+                f"{e['ripple_s'] / e['hugo_s']:.2f} | {e['written']} ({e['deleted']}) | {e['warm_s']:.3f} s |"
             )
         lines += [
             "",
             f"State folder: {r['state_mb']:.1f} MB. Incremental output byte-identical to a clean "
             f"build after all edits: {'yes' if r['oracle_identical'] else 'NO'}. Page cache dropped "
-            f"before each timed build (see settle()): {'yes' if r.get('page_cache_dropped') else 'no'}.",
+            f"before each timed build (see settle()): {'yes' if r.get('page_cache_dropped') else 'no'}. "
+            f"The warm process's output byte-identical to it too: {'yes' if r['warm_oracle_identical'] else 'NO'}.",
             "",
         ]
     return "\n".join(lines)
