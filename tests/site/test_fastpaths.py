@@ -369,3 +369,27 @@ def test_unchanged_front_matter_is_reused_not_parsed(monkeypatch: pytest.MonkeyP
         assert fm == {"title": "B"}
     with pytest.raises(BuildError, match="invalid YAML"):
         frontmatter.split("---\ntitle: [A\n---\nbody", file="content/a.md", known=known)
+
+
+def test_warm_builder_follows_builds_by_another_process(site_src: Path, tmp_path: Path) -> None:
+    """A Builder keeps the state's tables, stored partials and page model in memory between builds;
+    when another process builds the same site in between, the next warm build must not trust them
+    (feed items re-rendered by the other build, outputs it wrote)."""
+    from ripple.site.build import Builder
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    with Builder(src, out) as b:
+        b.build(now=NOW)
+        E.edit_body_head(E.posts(src)[-1], "warm one")  # a newest post's summary: its feed items change
+        b.build(now=NOW)
+        oracle(src, out, tmp_path)
+        E.retitle(E.posts(src)[-1], "Retitled elsewhere")
+        build(src, out, now=NOW)  # another process (another connection) builds meanwhile
+        E.edit_body_head(E.posts(src)[-2], "warm two")
+        res = b.build(now=NOW)
+        assert not res.full
+        oracle(src, out, tmp_path)
+        E.retitle(E.posts(src)[-1], "Retitled back")  # undo the other build's title: its items again
+        b.build(now=NOW)
+        oracle(src, out, tmp_path)

@@ -563,7 +563,9 @@ class _Build:
         t = self._lap("verify", t)
         # Partials kept from the last build, valid when none of the keys they read changed.
         templates.fragments = (
-            Fragments(lambda: {}, frozenset()) if full else Fragments(st.fragments, frozenset(changed_ids), st.fragment)
+            Fragments(lambda: {}, frozenset())
+            if full
+            else Fragments(st.fragments, frozenset(changed_ids), st.fragment, st.fragments_checked)
         )
 
         prev = {} if full and st.fresh else st.outputs()

@@ -49,8 +49,12 @@ class Fragments:
         load: Callable[[], dict[str, Row]],
         changed: set[int] | frozenset[int],
         load_one: Callable[[str], Row | None] | None = None,
+        checked: dict[str, tuple[Row, list[int]]] | None = None,
     ) -> None:
+        """``checked``: fragment id -> (row, its key ids) for rows already checked, kept by a warm
+        process across builds; a row is trusted only if it is that very object, still in memory."""
         self._load = load
+        self._checked = checked
         self._load_one = load_one
         self._rows: dict[str, Row] | None = None
         self._lookups = 0
@@ -76,15 +80,21 @@ class Fragments:
             self._rows, row = {}, None
         if row is None:
             return None
-        try:
-            text, blob, stored_sum = row
-            if checksum(fid, text, blob) != stored_sum:
-                return None  # damaged or moved: render it again
-            ids = orjson.loads(blob)
-        except (ValueError, TypeError, AttributeError):
-            return None
-        if type(ids) is not list or not all(type(i) is int for i in ids):
-            return None
+        seen = self._checked.get(fid) if self._checked is not None else None
+        if seen is not None and seen[0] is row:
+            text, ids = row[0], seen[1]
+        else:
+            try:
+                text, blob, stored_sum = row
+                if checksum(fid, text, blob) != stored_sum:
+                    return None  # damaged or moved: render it again
+                ids = orjson.loads(blob)
+            except (ValueError, TypeError, AttributeError):
+                return None
+            if type(ids) is not list or not all(type(i) is int for i in ids):
+                return None
+            if self._checked is not None:
+                self._checked[fid] = (row, ids)
         if self.changed and not self.changed.isdisjoint(ids):
             return None
         self.hits += 1

@@ -100,6 +100,9 @@ class State:
         self._outputs: dict[str, OutputRow] | None = None
         self._content_ids: set[str] | None = None
         self._with_deps: set[str] | None = None  # content ids whose markdown read more than its file
+        self._fragments: dict[str, tuple[str, bytes, bytes]] | None = None
+        #: fragment id -> (the row, its key ids) for rows whose checksum and ids were checked once
+        self.fragments_checked: dict[str, tuple[tuple[str, bytes, bytes], list[int]]] = {}
         self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def _file_identity(self) -> tuple[int, int] | None:
@@ -237,10 +240,16 @@ class State:
         return self._outputs
 
     def fragments(self) -> dict[str, tuple[str, bytes, bytes]]:
-        """Stored partial renders: fragment id -> (text, orjson list of the key ids it read, checksum)."""
-        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute("SELECT id, text, deps, sum FROM fragments")}
+        """Stored partial renders: fragment id -> (text, orjson list of the key ids it read, checksum).
+        Read-only for the caller (kept in memory for the next build, as the outputs are)."""
+        if self._fragments is None:
+            rows = self.db.execute("SELECT id, text, deps, sum FROM fragments")
+            self._fragments = {r[0]: (r[1], r[2], r[3]) for r in rows}
+        return self._fragments
 
     def fragment(self, fid: str) -> tuple[str, bytes, bytes] | None:
+        if self._fragments is not None:
+            return self._fragments.get(fid)
         row = self.db.execute("SELECT text, deps, sum FROM fragments WHERE id=?", (fid,)).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
@@ -319,6 +328,7 @@ class State:
                     db.execute(f"DELETE FROM {table}")
                 self._content_ids = set()
                 self._with_deps = set()
+                self._fragments = {}
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone_files])
             db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", [(p, *v) for p, v in files.items()])
@@ -359,21 +369,24 @@ class State:
             # so does one naming a key whose digest changed, unless this build rendered it again: no
             # later build would see that key as changed, and the fragment is stale.
             gone = dead_keys | changed_keys.keys()
+            frags = self._fragments
             if gone:
                 named = _namer(gone)
-                db.executemany(
-                    "DELETE FROM fragments WHERE id=?",
-                    [
-                        (r[0],)
-                        for r in db.execute("SELECT id, deps FROM fragments")
-                        if (not fragments or r[0] not in fragments) and named(r[1])
-                    ],
-                )
+                if frags is not None:
+                    stored: Any = ((fid, row[1]) for fid, row in frags.items())
+                else:
+                    stored = db.execute("SELECT id, deps FROM fragments")
+                drop = [fid for fid, deps in stored if (not fragments or fid not in fragments) and named(deps)]
+                db.executemany("DELETE FROM fragments WHERE id=?", [(fid,) for fid in drop])
+                if frags is not None:
+                    for fid in drop:
+                        del frags[fid]
             if fragments:
-                db.executemany(
-                    "INSERT OR REPLACE INTO fragments VALUES (?, ?, ?, ?)",
-                    [(k, *v) for k, v in fragments.items() if not dead_keys or not _names_any(v[1], dead_keys)],
-                )
+                put = {k: v for k, v in fragments.items() if not dead_keys or not _names_any(v[1], dead_keys)}
+                rows = [(k, *v) for k, v in put.items()]
+                db.executemany("INSERT OR REPLACE INTO fragments VALUES (?, ?, ?, ?)", rows)
+                if frags is not None:
+                    frags.update(put)
             db.executemany("DELETE FROM outputs WHERE path=?", [(p,) for p in deleted])
             db.executemany(
                 "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)", [(p, *v) for p, v in outputs.items()]
