@@ -847,6 +847,8 @@ class _Build:
             for page in m.pages_of.get(rel, ()):
                 page.source = new
                 if tmp is not None:
+                    if m.site.lazy is not None:  # a snapshot's page: its stored fields first
+                        m.site.lazy.load_page(page)
                     for f in _PATCHED:
                         setattr(page, f, getattr(tmp, f))
                     page.fm = new.fm

@@ -43,22 +43,22 @@ _FROM_SOURCE = ("source", "fm")
 #: of one of them on that page
 _LAZY = tuple(s for s in Page.__slots__ if s not in (*_REFS, *_SEQS, *_EAGER, *_FROM_SOURCE, "site"))
 _COLUMNS = (*_EAGER, *_REFS)
-#: the slots' descriptors, which tell a set slot from an unset one
-_SLOTS = {s: getattr(Page, s) for s in Page.__slots__}
 
 
-def _filler() -> Callable[..., None]:
+def _filler(names: tuple[str, ...]) -> Callable[..., None]:
     # Pages are stored column by column (one list per slot) and filled by one generated function
     # call each: unpickling 10k slot objects one by one (a state dict per page, set attribute by
-    # attribute) cost ~0.27 s at 10k pages, the columns and this ~0.12 s.
-    args = ", ".join(("o", "site", *_COLUMNS))
-    body = "".join(f"    o.{s} = {s}\n" for s in ("site", *_COLUMNS))
+    # attribute) cost ~0.27 s at 10k pages, the columns and this ~0.12 s. The lazy slots of a page
+    # likewise: ~9 µs a page with their unpickling, against ~33 µs setting them one by one.
+    args = ", ".join(("o", *names))
+    body = "".join(f"    o.{s} = {s}\n" for s in names)
     ns: dict[str, Any] = {}
     exec(f"def fill({args}):\n{body}", ns)  # generated from the slot names above only
     return ns["fill"]  # type: ignore[no-any-return]
 
 
-_fill = _filler()
+_fill = _filler(("site", *_COLUMNS))
+_fill_lazy = _filler(_LAZY)
 
 
 class Sources(MutableMapping[str, Source]):
@@ -110,8 +110,8 @@ class Lazy:
         self.fm = fm
 
     def fill(self, page: Page, name: str) -> bool:
-        """Set ``name`` on ``page`` (with the page's other :data:`_LAZY` slots not set since); False
-        if it is not a slot this snapshot left unset."""
+        """Set ``name`` on ``page`` (with the page's other :data:`_LAZY` slots); False if it is not
+        a slot this snapshot left unset."""
         if name in _SEQS:  # not stored: empty
             setattr(page, name, PageSeq())
             return True
@@ -122,21 +122,20 @@ class Lazy:
             fm = self.fm.get(page.id)
             page.fm = fm if fm is not None else (page.source.fm if page.source is not None else {})
             return True
-        if name not in _LAZY:
-            return False
+        return name in _LAZY and self.load_page(page)
+
+    def load_page(self, page: Page) -> bool:
+        """Set all of ``page``'s :data:`_LAZY` slots from the snapshot if they are still pending;
+        False if none are (not a loaded page, or loaded already). Code that writes one of those
+        slots on a loaded page calls this first, since a later load would overwrite it."""
         if self._index is None:
             self._index = {id(p): i for i, p in enumerate(self.pages)}
         i = self._index.get(id(page))
         raw = None if i is None else self.rows[i]
         if raw is None:
-            return False  # not a loaded page, or filled already (and the slot deleted since)
+            return False
         self.rows[i] = None
-        for s, v in zip(_LAZY, pickle.loads(raw), strict=True):
-            slot = _SLOTS[s]
-            try:
-                slot.__get__(page)  # set since the load (a patched title): keep it
-            except AttributeError:
-                slot.__set__(page, v)
+        _fill_lazy(page, *pickle.loads(raw))
         return True
 
 
