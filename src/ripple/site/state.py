@@ -329,6 +329,7 @@ class State:
                 self._content_ids = set()
                 self._with_deps = set()
                 self._fragments = {}
+                self.fragments_checked = {}
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone_files])
             db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", [(p, *v) for p, v in files.items()])
@@ -378,9 +379,10 @@ class State:
                     stored = db.execute("SELECT id, deps FROM fragments")
                 drop = [fid for fid, deps in stored if (not fragments or fid not in fragments) and named(deps)]
                 db.executemany("DELETE FROM fragments WHERE id=?", [(fid,) for fid in drop])
-                if frags is not None:
-                    for fid in drop:
+                for fid in drop:
+                    if frags is not None:
                         del frags[fid]
+                    self.fragments_checked.pop(fid, None)  # a long-lived process must not keep them
             if fragments:
                 put = {k: v for k, v in fragments.items() if not dead_keys or not _names_any(v[1], dead_keys)}
                 rows = [(k, *v) for k, v in put.items()]
