@@ -184,3 +184,16 @@ def test_cli_watch_reports_builds_and_stops_on_interrupt(site_src: Path, tmp_pat
         proc.kill()
     post.write_text(good)  # the output is still the last good build's
     oracle(src, out, tmp_path / "scratch")
+
+
+def test_cli_watch_refuses_bad_input_before_building(site_src: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ripple.site.cli import site as site_cli
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(site_cli, ["watch", str(tmp_path / "nope"), str(out)])
+    assert r.exit_code == 1 and "nope" in r.output and "does not exist" in r.output
+    r = CliRunner().invoke(site_cli, ["watch", str(site_src), str(out), "--now", "garbage"])
+    assert r.exit_code == 2 and "'garbage'" in r.output
+    assert not out.exists()
