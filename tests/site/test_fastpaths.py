@@ -395,3 +395,46 @@ def test_warm_builder_follows_builds_by_another_process(site_src: Path, tmp_path
         E.retitle(E.posts(src)[-1], "Retitled back")  # undo the other build's title: its items again
         b.build(now=NOW)
         oracle(src, out, tmp_path)
+
+
+def test_warm_builder_reuses_runs_of_feed_items_only_while_exact(
+    site_src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm Builder keeps runs of feed items assembled from stored partials (templates.RUN_ITEMS,
+    4 here). They serve the next build's feeds, and never once an item in them changed, a list
+    moved, or another process built in between."""
+    from ripple.site import templates
+    from ripple.site.build import Builder
+
+    monkeypatch.setattr(templates, "RUN_ITEMS", 4)
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    posts = E.posts(src)
+    with Builder(src, out) as b:
+        b.build(now=NOW)
+        E.edit_body_head(posts[20], "one")  # feeds re-rendered from stored items: runs kept
+        b.build(now=NOW)
+        runs = b._state.runs
+        assert len(runs) > 0
+        oracle(src, out, tmp_path)
+        hits = runs.hits
+        E.edit_body_head(posts[30], "two")
+        b.build(now=NOW)
+        assert runs.hits > hits  # the feeds' other items came as runs
+        oracle(src, out, tmp_path)
+        recent = (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for edit in [
+            lambda: E.edit_body_head(posts[30], "three"),  # inside a kept run
+            lambda: E.retitle(posts[21], "Runs retitled"),
+            lambda: E.unpublish(posts[22]),  # every later run of the feeds moves
+            lambda: E.add_post(src, "runs-newest", recent),  # every run moves
+            lambda: E.edit_config_title(src, "Runs Blog"),  # a new model; items unchanged
+        ]:
+            edit()
+            b.build(now=NOW)
+            oracle(src, out, tmp_path)
+        E.edit_body_head(posts[25], "elsewhere")
+        build(src, out, now=NOW)  # another process: the runs must not survive it
+        E.edit_body_head(posts[26], "four")
+        b.build(now=NOW)
+        oracle(src, out, tmp_path)

@@ -173,6 +173,15 @@ def test_every_edit_kind_once_on_a_warm_builder_told_nothing() -> None:
     check_warm([(k, i * 7919) for i, k in enumerate(KINDS)], hinted=False)
 
 
+def test_every_edit_kind_twice_on_a_warm_builder_with_short_item_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Feeds here are shorter than a run of items (templates.RUN_ITEMS): with runs of 3 items, every
+    # feed is assembled from kept runs wherever its items did not change.
+    from ripple.site import templates
+
+    monkeypatch.setattr(templates, "RUN_ITEMS", 3)
+    check_warm([(k, i * 7919) for i, k in enumerate(KINDS * 2)], hinted=False)
+
+
 def test_body_edits_on_a_warm_builder_repeat_and_stay_exact() -> None:
     # The model-reuse path: only bodies change, many times over, across a publish date passing.
     check_warm([("body_tail", 3), ("body_head", 3), ("body_tail", 11), ("time", 2), ("body_head", 5), ("identical", 5)])

@@ -567,6 +567,7 @@ class _Build:
             if full
             else Fragments(st.fragments, frozenset(changed_ids), st.fragment, st.fragments_checked)
         )
+        templates.runs = None if full else st.runs
 
         prev = {} if full and st.fresh else st.outputs()
         result = self._outputs(site, templates, site_proxy, prev, full, changed_ids, cc)

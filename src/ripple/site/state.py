@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from ripple.errors import StateError, StateTooNew
+from ripple.site.fragments import Runs
 
 SCHEMA_VERSION = 5
 
@@ -103,6 +104,8 @@ class State:
         self._fragments: dict[str, tuple[str, bytes, bytes]] | None = None
         #: fragment id -> (the row, its key ids) for rows whose checksum and ids were checked once
         self.fragments_checked: dict[str, tuple[tuple[str, bytes, bytes], list[int]]] = {}
+        #: runs of list items assembled from fragments (see fragments.Runs): valid under the same rules
+        self.runs = Runs()
         self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def _file_identity(self) -> tuple[int, int] | None:
@@ -330,6 +333,7 @@ class State:
                 self._with_deps = set()
                 self._fragments = {}
                 self.fragments_checked = {}
+                self.runs = Runs()
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone_files])
             db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", [(p, *v) for p, v in files.items()])
@@ -372,6 +376,7 @@ class State:
             gone = dead_keys | changed_keys.keys()
             frags = self._fragments
             if gone:
+                self.runs.drop_naming(gone)
                 named = _namer(gone)
                 if frags is not None:
                     stored: Any = ((fid, row[1]) for fid, row in frags.items())

@@ -18,7 +18,7 @@ from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 
 from ripple.site.errors import BuildError
-from ripple.site.fragments import Fragments, fragment_id
+from ripple.site.fragments import RUN_ITEMS, Fragments, Runs, fragment_id
 from ripple.site.layouts import DEFAULTS_DIR, INTERNAL, internal_templates
 from ripple.site.tracking import MISSING_DIGEST, ROOTED, TRACKER, Key, Tracked, TrackedList, TrackedMap, wrap
 
@@ -162,6 +162,8 @@ class Templates:
         self.partial_memo: dict[tuple[Any, ...], tuple[Markup, dict[Key, bytes], Any]] = {}
         #: partials kept from earlier builds (set by the build when it has a state to keep them in)
         self.fragments: Fragments | None = None
+        #: runs of list items kept assembled in a warm process (set by the build with fragments)
+        self.runs: Runs | None = None
         env.globals.update(site=site_proxy, partial=self.partial, partial_each=self.partial_each, now=None)
         env.filters.update(FILTERS)
         env.filters["abs_url"] = self._abs_url
@@ -270,15 +272,41 @@ class Templates:
         rooted = ROOTED
         parts: list[str] = []
         add = parts.append
-        for p in seq:
-            key = rooted[type(p)](p)
-            hit = memo.get((tname, ("t", key)))
-            add(sep_s)
-            if hit is not None and (takes_ids or not hit[2]):
-                merge(hit[1], hit[2])
-                add(hit[0])
-            else:
-                add(partial(name, Tracked(key, p)))
+
+        def items(chunk: Any) -> None:
+            for p in chunk:
+                key = rooted[type(p)](p)
+                hit = memo.get((tname, ("t", key)))
+                add(sep_s)
+                if hit is not None and (takes_ids or not hit[2]):
+                    merge(hit[1], hit[2])
+                    add(hit[0])
+                else:
+                    add(partial(name, Tracked(key, p)))
+
+        runs, frags = self.runs, self.fragments
+        if runs is None or frags is None or not takes_ids or len(seq) < RUN_ITEMS:
+            items(seq)
+            return Markup("".join(parts))
+        for start in range(0, len(seq), RUN_ITEMS):
+            chunk = seq[start : start + RUN_ITEMS]
+            rk = (tname, sep_s, tuple(rooted[type(p)](p) for p in chunk))
+            run = runs.get(rk, frags.changed)
+            if run is not None:
+                add(run[0])
+                merge({}, run[1])
+                continue
+            # Its own recording, to tell a run made only of stored fragments (ids alone: kept for
+            # the next build) from one that rendered an item (keys, whose ids the commit assigns).
+            first = len(parts)
+            rec = TRACKER.push()
+            try:
+                items(chunk)
+            finally:
+                TRACKER.pop()
+            if not rec.deps and rec.ids is not None:
+                runs.put(rk, "".join(parts[first:]), frozenset(rec.ids))
+            merge(rec.deps, rec.ids or ())
         return Markup("".join(parts))
 
     def _abs_url(self, path: str) -> str:
