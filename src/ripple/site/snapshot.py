@@ -162,12 +162,15 @@ def dump(path: Path, stamp: bytes, parts: dict[str, Any]) -> bool:
         lazy = [pickle.dumps(tuple(getattr(p, s) for s in _LAZY), protocol=pickle.HIGHEST_PROTOCOL) for p in pages]
         fm: dict[str, Any] = {}
         for p in pages:
+            # The loader finds a page's source by its file (Lazy.fill), its front matter as that
+            # source's unless stored here.
             src = p.source
-            if (src is None and p.file) or (src is not None and sources.get(src.path) is not src):
-                raise KeyError(p.id)  # the loaded page would find another source
-            if src is not None and p.file != "content/" + src.path:
+            if p.file:
+                if src is None or sources.get(p.file[len("content/") :]) is not src:
+                    raise KeyError(p.id)  # the loaded page would find another source, or none
+            elif src is not None:
                 raise KeyError(p.id)
-            if p.fm is not (src.fm if src is not None else p.fm) or (src is None and p.fm):
+            if p.fm is not (src.fm if src is not None else None) and (src is not None or p.fm):
                 fm[p.id] = p.fm
         raw = {rel: pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL) for rel, s in sources.items()}
         site_parts = {
