@@ -593,7 +593,7 @@ class _Build:
         # Many new files are written by a forked process (writer.py) while the state's rows are
         # worked out and inserted; the commit that marks the state clean waits for it.
         st.set_dirty(True)
-        writer = OutputWriter(self.out, to_write, stale, sum(1 for p in to_write if p not in prev))
+        writer = OutputWriter(self.out, to_write, stale, prev)
         writer.start()
         t = self._lap("write", t)  # all of the writing, or only the fork
         try:
@@ -919,7 +919,7 @@ class _Build:
                     with_source,
                     cc,
                     # Fenced code costs Pygments time: weigh pages by their body's size.
-                    to_child=parallel.balance([p.source.body is None or len(p.source.body) for p in with_source]),
+                    weights=[p.source.body is None or len(p.source.body) for p in with_source],
                     child_result=lambda _: {pid: row for pid, row in cc.new.items()},
                     folder=folder,
                 )
@@ -1033,17 +1033,20 @@ class _Build:
         assert fragments is not None
         frags_before = set(fragments.new)
 
-        def child_result(results: list[tuple[_New, bytes | None]]) -> Any:
-            local: dict[Key, int] = {}
-            table: list[tuple[str, bytes, str, int]] = []
-            outs = []
-            for o, data in results:
-                deps = o.deps
-                for k in [k for k in deps if k not in local]:
-                    local[k] = len(table)
-                    table.append((orjson.dumps(k).decode(), deps[k], *_classify(k)))
-                idx = list(map(local.__getitem__, deps))
-                outs.append((o.hash, o.producer, sorted(o.flags), data, idx, sorted(o.ids)))
+        local: dict[Key, int] = {}
+        table: list[tuple[str, bytes, str, int]] = []
+
+        def child_work(item: tuple[str, Producer]) -> tuple[Any, ...]:
+            # The child's outputs with their keys as indexes into one table of JSON texts, made
+            # as each is rendered (see parallel.split_map's child_work).
+            o, data = render(item)
+            deps = o.deps
+            for k in [k for k in deps if k not in local]:
+                local[k] = len(table)
+                table.append((orjson.dumps(k).decode(), deps[k], *_classify(k)))
+            return o.hash, o.producer, sorted(o.flags), data, list(map(local.__getitem__, deps)), sorted(o.ids)
+
+        def child_result(outs: list[tuple[Any, ...]]) -> Any:
             frags = []
             for fid, (text, deps, ids) in fragments.new.items():
                 if fid not in frags_before:
@@ -1053,7 +1056,8 @@ class _Build:
         results, theirs, (table, outs, md, frags) = parallel.split_map(
             items,
             render,
-            to_child=parallel.balance(weights),
+            weights=weights,
+            child_work=child_work,
             child_setup=self._in_child,
             child_result=child_result,
             folder=self.state.path.parent,

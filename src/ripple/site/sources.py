@@ -157,7 +157,7 @@ def load_sources(
 
 
 def _parse_many(src: Path, rels: list[str], sizes: list[int], folder: Path | None) -> list[Source]:
-    """``read_source`` of each of ``rels``, half of them in a forked child when there are many (a
+    """``read_source`` of each of ``rels``, some of them in a forked child when there are many (a
     full build of 10k files spends ~1 s here, reading and parsing front matter)."""
     from ripple.site import parallel
 
@@ -166,7 +166,7 @@ def _parse_many(src: Path, rels: list[str], sizes: list[int], folder: Path | Non
             results, theirs, extra = parallel.split_map(
                 rels,
                 lambda rel: read_source(src, rel),
-                to_child=parallel.balance(sizes),
+                weights=sizes,
                 child_result=lambda out: out,
                 folder=folder,
             )
