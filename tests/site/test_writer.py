@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,31 @@ def test_write_all_overwrites_in_place_and_cuts_to_length(tmp_path: Path) -> Non
     assert (tmp_path / "a" / "index.html").read_bytes() == b"new"
     assert (tmp_path / "b.xml").read_bytes() == b"a longer text"
     assert (tmp_path / "a" / "index.html").stat().st_ino == ino  # the same file, rewritten
+
+
+def test_many_rewrites_spread_over_threads_write_every_byte(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(writer, "REWRITE_CHUNK", 3)  # 40 rewrites: 14 chunks over the threads
+    first = {f"p{i}/index.html": b"old %d " % i * (i * 50) for i in range(40)}
+    writer.write_all(tmp_path, first)
+    inodes = {p: (tmp_path / p).stat().st_ino for p in first}
+    # Longer, shorter and empty rewrites of existing files, plus new files beside them.
+    second = {p: (b"new %d" % i) * ((i * 37) % 90) for i, p in enumerate(first)}
+    second |= {f"fresh/{i}.xml": b"<x>%d</x>" % i for i in range(5)}
+    writer.write_all(tmp_path, second, existing=first)
+    assert {p: (tmp_path / p).read_bytes() for p in second} == second
+    assert all((tmp_path / p).stat().st_ino == ino for p, ino in inodes.items())  # rewritten in place
+
+
+def test_a_failed_threaded_rewrite_raises(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(writer, "REWRITE_CHUNK", 2)
+    files = {f"p{i}/index.html": b"x" for i in range(12)}
+    writer.write_all(tmp_path, files)
+    # Where an output goes, a folder is in the way: opening it for writing fails in its thread.
+    (tmp_path / "p7" / "index.html").unlink()
+    (tmp_path / "p7" / "index.html").mkdir()
+    with pytest.raises(IsADirectoryError, match="p7"):
+        writer.write_all(tmp_path, {p: b"y" for p in files}, existing=files)
+    assert threading.active_count() == 1  # every thread stopped: the next build may fork
 
 
 def _dirty(out: Path) -> bytes:
