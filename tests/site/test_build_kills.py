@@ -4,9 +4,11 @@ output folder, sometimes a first build into an empty one. After every kill the s
 SQLite's integrity check, and the next build, run to the end, must leave the output byte-identical to
 a clean build (the oracle). Never half a site that a later build does not repair.
 
-The site is large enough (700 posts, ~1,150 outputs) that a build forks: a second renderer, and on
-a first build the output writer and the model snapshot's writer. Those must die with the build: a
-writer left running would go on writing the killed build's outputs while the next build runs.
+The site is large enough (700 posts, ~1,150 outputs) that a build forks a second renderer, and on
+a first build the model snapshot's writer, and that a build writing 1,000 outputs or more hands
+them to a spawned writer process (a forked one where that cannot be done). Those must die with the
+build: a writer left running would go on writing the killed build's outputs while the next build
+runs.
 
 ``RIPPLE_SITE_KILLS`` sets the number of kills (default 12); the delays derive from
 ``RIPPLE_CRASH_SEED`` (printed), where a kill lands is up to the machine's timing.
@@ -26,6 +28,8 @@ from pathlib import Path
 
 import site_edits as E
 from site_helpers import NOW, oracle, synth
+
+from ripple.site import writer
 
 SEED = int(os.environ.get("RIPPLE_CRASH_SEED", "20261127"))
 KILLS = int(os.environ.get("RIPPLE_SITE_KILLS", "12"))
@@ -53,29 +57,30 @@ def _edit(rng: random.Random, src: Path, step: int) -> None:
         E.unpublish(rng.choice(posts))
 
 
-def _running(cmd: list[str]) -> list[int]:
-    """Pids of processes running exactly ``cmd`` (a killed build's forked children keep its command line)."""
-    want = "\0".join(cmd).encode()
+def _running(cmds: list[list[str]]) -> list[int]:
+    """Pids of processes running exactly one of ``cmds`` (a killed build's forked children keep its
+    command line; its spawned output writer has its own)."""
+    want = {"\0".join(cmd).encode() for cmd in cmds}
     pids = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
                 with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                    if f.read().rstrip(b"\0") == want:
+                    if f.read().rstrip(b"\0") in want:
                         pids.append(int(entry.name))
             except OSError:
                 pass
     return pids
 
 
-def _gone(cmd: list[str], within_s: float = 30.0) -> list[int]:
-    """Wait until no process runs ``cmd`` (a killed parent's children get their signal at once, but
-    are reaped by init on its own time); returns the pids still there after ``within_s``."""
+def _gone(cmds: list[list[str]], within_s: float = 30.0) -> list[int]:
+    """Wait until no process runs one of ``cmds`` (a killed parent's children get their signal at
+    once, but are reaped by init on its own time); returns the pids still there after ``within_s``."""
     deadline = time.monotonic() + within_s
-    left = _running(cmd)
+    left = _running(cmds)
     while left and time.monotonic() < deadline:
         time.sleep(0.05)
-        left = _running(cmd)
+        left = _running(cmds)
     return left
 
 
@@ -113,9 +118,10 @@ def test_builds_killed_at_random_moments_are_repaired_by_the_next(tmp_path: Path
         dead = time.time()
         assert proc.returncode in (0, -9), (tmp_path / "stderr").read_text()
         if sys.platform.startswith("linux") and proc.returncode == -9:
-            # Its forked children get SIGKILL as it dies: none may go on writing outputs, the model
+            # Its children get SIGKILL as it dies: none may go on writing outputs, the model
             # snapshot or its results file (a write in flight at the kill may land just after).
-            assert not _gone(cmd), f"step {step}: the killed build's forked children are still running"
+            spawned = [sys.executable, "-I", "-S", os.path.abspath(writer.__file__), str(proc.pid)]
+            assert not _gone([cmd, spawned]), f"step {step}: the killed build's children are still running"
             late = [
                 p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.stat().st_mtime > dead + 0.05
             ]

@@ -76,20 +76,23 @@ def test_forked_writer_builds_what_the_plain_path_does(site_src: Path, tmp_path:
     assert _dirty(tmp_path / "forked") == b"0"
 
 
-@pytest.mark.parametrize("forked", [True, False])
-def test_write_failure_leaves_state_dirty(site_src: Path, tmp_path: Path, monkeypatch, forked: bool) -> None:
-    if forked and not parallel.available():
+@pytest.mark.parametrize("how", ["spawned", "forked", "here"])
+def test_write_failure_leaves_state_dirty(site_src: Path, tmp_path: Path, monkeypatch, how: str) -> None:
+    if how == "forked" and not parallel.available():
         pytest.skip("needs fork, 2 CPUs and a single thread")
+    if how == "spawned" and not writer.can_spawn():
+        pytest.skip("needs memfd_create and posix_spawn")
     src = tmp_path / "src"
     shutil.copytree(site_src, src)
     out = tmp_path / "out"
     build(src, out, now=NOW)
     # A new post whose output folder cannot be made: a plain file sits where its folder goes. The
-    # failure happens in the forked writer (or before the rows, in this process), and is raised
-    # when the commit waits for it, after the state's rows were inserted.
+    # failure happens in the writer process (or before the rows, in this one), and is raised when
+    # the commit waits for it, after the state's rows were inserted.
     E.add_post(src, "blocked", "2026-11-27T11:00:00Z")
     (out / "posts" / "blocked").write_text("in the way")
-    monkeypatch.setattr(writer, "FORK_MIN_FILES", 1 if forked else 10**9)
+    monkeypatch.setattr(writer, "SPAWN_MIN_FILES", 1 if how == "spawned" else 10**9)
+    monkeypatch.setattr(writer, "FORK_MIN_FILES", 1 if how == "forked" else 10**9)
     with pytest.raises(OSError, match="blocked"):
         build(src, out, now=NOW)
     assert _dirty(out) == b"1"  # rolled back to the dirty mark set before writing
@@ -97,6 +100,47 @@ def test_write_failure_leaves_state_dirty(site_src: Path, tmp_path: Path, monkey
     res = build(src, out, now=NOW)
     assert res.full  # a dirty state makes the next build a full one
     oracle(src, out, tmp_path)
+
+
+@pytest.mark.skipif(not writer.can_spawn(), reason="needs memfd_create and posix_spawn")
+def test_spawned_writer_writes_rewrites_and_deletes_as_the_plain_path(
+    site_src: Path, tmp_path: Path, monkeypatch
+) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(site_src, src)
+    monkeypatch.setattr(writer, "SPAWN_MIN_FILES", 1)
+    monkeypatch.setattr(writer, "REWRITE_CHUNK", 4)  # the spawned writer's rewrites go out threaded
+    out = tmp_path / "out"
+    spawned = []
+    real = writer.OutputWriter._spawn
+    monkeypatch.setattr(writer.OutputWriter, "_spawn", lambda self: spawned.append(self.out) or real(self))
+    build(src, out, now=NOW)  # every output new
+    oracle(src, out, tmp_path)
+    E.edit_layout(src, "partials/sidebar.html", "spawned")  # every page rewritten in place
+    res = build(src, out, now=NOW)
+    assert len(res.written) > 40
+    oracle(src, out, tmp_path)
+    E.unpublish(E.posts(src)[5])  # its page deleted, lists rewritten
+    res = build(src, out, now=NOW)
+    assert res.deleted and not any((out / p).exists() for p in res.deleted)
+    oracle(src, out, tmp_path)
+    assert spawned.count(out) == 3 and _dirty(out) == b"0"  # clean builds spawn one each too
+    assert threading.active_count() == 1
+
+
+@pytest.mark.skipif(not writer.can_spawn(), reason="needs memfd_create and posix_spawn")
+def test_a_writer_that_cannot_be_spawned_leaves_the_writing_to_the_build(
+    site_src: Path, tmp_path: Path, monkeypatch
+) -> None:
+    def refused(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted", "posix_spawn")  # as a sandbox's limit would
+
+    monkeypatch.setattr(writer, "SPAWN_MIN_FILES", 1)
+    monkeypatch.setattr(writer.os, "posix_spawn", refused)
+    res = build(site_src, tmp_path / "out", now=NOW)
+    assert len(res.written) > 40 and _dirty(tmp_path / "out") == b"0"
+    monkeypatch.undo()
+    oracle(site_src, tmp_path / "out", tmp_path)
 
 
 def test_partial_each_matches_the_template_loop(tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ one, as before.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import threading
 from collections.abc import Container
 from pathlib import Path
@@ -98,9 +100,7 @@ def _write(root: str, files: dict[str, bytes], paths: list[str]) -> None:
             os.makedirs(os.path.dirname(full), exist_ok=True)
             fd = os.open(full, flags, 0o666)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            _write_fully(fd, data)
             os.ftruncate(fd, len(data))
         finally:
             os.close(fd)
@@ -123,12 +123,16 @@ def remove(out: Path, rel: str) -> None:
 
 
 class OutputWriter:
-    """Writes ``files`` and removes ``stale`` outputs under ``out``: in a forked child started by
-    :meth:`start` when at least :data:`FORK_MIN_FILES` of them are new (not in ``existing``, the
-    paths already there) and forking is safe (:func:`ripple.site.parallel.available`), else in
-    :meth:`start` itself. :meth:`wait` returns once everything is written (to the page cache: no
-    fsync, as before) and raises OSError if the writing failed (in the child: its message). Always
-    call :meth:`wait` (it reaps the child)."""
+    """Writes ``files`` and removes ``stale`` outputs under ``out``, while the caller goes on, when
+    there are many; else in :meth:`start` itself. :meth:`wait` returns once everything is written
+    (to the page cache: no fsync, as before) and raises OSError if the writing failed (in another
+    process: its message). Always call :meth:`wait` (it reaps the other process).
+
+    Where another process writes: on Linux (``memfd_create``), a new Python process started with
+    ``posix_spawn`` running this file, the bytes handed over in a memory file
+    (:data:`SPAWN_MIN_FILES` or more outputs); elsewhere a forked child, when at least
+    :data:`FORK_MIN_FILES` of them are new (not in ``existing``, the paths already there) and
+    forking is safe (:func:`ripple.site.parallel.available`)."""
 
     def __init__(self, out: Path, files: dict[str, bytes], stale: list[str], existing: Container[str]) -> None:
         self.out = out
@@ -148,6 +152,14 @@ class OutputWriter:
     def start(self) -> None:
         from ripple.site import parallel
 
+        if len(self.files) >= SPAWN_MIN_FILES and can_spawn():
+            try:
+                self._spawn()
+                return
+            except OSError:
+                # No process or no memory file to be had (a sandbox's limits, a full /dev/shm):
+                # nothing was written yet, so one of the paths below writes everything.
+                self._abandon()
         if self.new_files < FORK_MIN_FILES or not parallel.available():
             try:
                 self._write()
@@ -170,6 +182,56 @@ class OutputWriter:
         os.close(w)
         self._pid, self._pipe = pid, r
 
+    def _spawn(self) -> None:
+        # The writer process starts (posix_spawn: no copy of this process's memory, so none of a
+        # fork's copy-on-write faults in the caller afterwards) while the bytes go into the memory
+        # file; then the index's place in it is sent, and the writer maps the file and writes.
+        fds: list[int] = []
+        try:
+            mem = os.memfd_create("ripple-site-outputs")
+            fds.append(mem)
+            ctl_r, ctl_w = os.pipe()
+            fds += (ctl_r, ctl_w)
+            res_r, res_w = os.pipe()
+            fds += (res_r, res_w)
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), str(os.getpid())],
+                os.environ,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, mem, _MEM_FD),
+                    (os.POSIX_SPAWN_DUP2, ctl_r, _CTL_FD),
+                    (os.POSIX_SPAWN_DUP2, res_w, _RES_FD),
+                ],
+            )
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        os.close(ctl_r)
+        os.close(res_w)
+        self._pid, self._pipe = pid, res_r
+        try:
+            index = []
+            pos = 0
+            existing = self.existing
+            for path, data in self.files.items():
+                index.append((path, pos, pos + len(data), path in existing))
+                pos += len(data)
+                _write_fully(mem, data)
+            blob = json.dumps({"out": os.fspath(self.out), "files": index, "stale": self.stale}).encode()
+            _write_fully(mem, blob)
+            _write_fully(ctl_w, pos.to_bytes(8, "little") + len(blob).to_bytes(8, "little"))
+        finally:
+            os.close(ctl_w)  # without the 16 bytes, the writer exits writing nothing
+            os.close(mem)
+
+    def _abandon(self) -> None:
+        if self._pid:
+            pid, self._pid = self._pid, 0
+            os.close(self._pipe)
+            os.waitpid(pid, 0)  # it exits at once: the index never came
+
     def wait(self) -> None:
         if self._pid:
             pid, self._pid = self._pid, 0
@@ -179,8 +241,60 @@ class OutputWriter:
             finally:
                 _, status = os.waitpid(pid, 0)
             code = os.waitstatus_to_exitcode(status)
-            if code != 0:
+            if code != 0 and self._error is None:
                 self._error = OSError(message or f"output writer exited with status {code}")
         if self._error is not None:
             err, self._error = self._error, None
             raise err
+
+
+#: at least this many outputs go to a spawned writer process (~25 ms to start, overlapped)
+SPAWN_MIN_FILES = 1000
+
+# The spawned writer's file descriptors: the memory file, the index's place, its error message.
+_MEM_FD, _CTL_FD, _RES_FD = 3, 4, 5
+
+
+def _write_fully(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def can_spawn() -> bool:
+    """Whether :class:`OutputWriter` can hand its bytes to a spawned process (Linux)."""
+    return hasattr(os, "memfd_create") and hasattr(os, "posix_spawn") and bool(sys.executable)
+
+
+def _spawned(parent: int) -> int:
+    """The spawned writer (``python -I -S writer.py PARENT_PID``): stdlib only, as it runs without
+    the site's packages. Dies with its parent, as a forked one does: a writer outliving a killed
+    build would go on writing under the next build. Returns the exit status."""
+    import ctypes
+    import mmap
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    if os.getppid() != parent:  # the parent died before that took effect
+        return 1
+    try:
+        with os.fdopen(_CTL_FD, "rb") as f:
+            head = f.read()
+        if len(head) != 16:
+            return 1  # the caller gave up before handing everything over
+        at, n = int.from_bytes(head[:8], "little"), int.from_bytes(head[8:], "little")
+        # Left mapped until the process exits: the outputs are views into it.
+        view = memoryview(mmap.mmap(_MEM_FD, at + n, prot=mmap.PROT_READ))
+        job = json.loads(bytes(view[at : at + n]))
+        out = Path(job["out"])
+        files = {path: view[a:b] for path, a, b, _ in job["files"]}
+        write_all(out, files, {path for path, _, _, there in job["files"] if there})  # type: ignore[arg-type]
+        for path in job["stale"]:
+            remove(out, path)
+        return 0
+    except BaseException as e:
+        os.write(_RES_FD, f"{type(e).__name__}: {e}".encode()[:4000])
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(_spawned(int(sys.argv[1])))
