@@ -39,15 +39,6 @@ def test_every_item_is_done_once_and_comes_back_in_place(tmp_path: Path, monkeyp
     assert not list(tmp_path.iterdir())  # the child's result file is gone
 
 
-def test_child_work_is_what_the_child_runs(tmp_path: Path) -> None:
-    items = list(range(300))
-    results, theirs, extra = parallel.split_map(
-        items, _work, child_work=lambda x: ("child", _work(x)[0]), child_result=lambda out: out, folder=tmp_path
-    )
-    assert all(r == ("child", i * i) for i, r in zip(theirs, extra, strict=True))
-    assert all(results[i][0] == i * i for i in items if i not in set(theirs))
-
-
 def test_a_build_error_in_either_process_is_raised_with_its_file(tmp_path: Path) -> None:
     def work(x: int) -> int:
         _work(x)

@@ -369,6 +369,11 @@ class _Build:
         self.previous_model: _Model | None = None
         self.model: _Model | None = None
         self.timings: dict[str, float] = {}
+        #: for split renders: the state's keys by text (then the commit's), and the first id the
+        #: state had not handed out; this process's key codes and tables (see _split)
+        self.key_ids: dict[str, int] | None = None
+        self.key_base = 0
+        self.split_tables: list[tuple[dict[Key, int], _KeyTable]] = []
 
     def _lap(self, name: str, t: float) -> float:
         n = time.perf_counter()
@@ -672,7 +677,9 @@ class _Build:
 
         # Keys: ids for new ones, fresh digests for changed ones; unreferenced ones are dropped when
         # enough changed to make the sweep worth its cost (a dead key is only re-checked, never wrong).
-        key_ids: dict[str, int] = {} if full else (st.key_ids() if bulk else _LazyIds(st))
+        key_ids = self.key_ids  # loaded already for a split render
+        if key_ids is None:
+            key_ids = {} if full else (st.key_ids() if bulk else _LazyIds(st))
         next_id = st.max_key_id() + 1 if not full else 1
         # ~800k key reads over ~16k outputs in a bulk build: only keys met for the first time go
         # through the loops below; each output's ids are then gathered with map() over the memos.
@@ -686,18 +693,19 @@ class _Build:
                 continue
             if type(o) is _Remote:
                 tab = o.table
-                tid = tab.ids
+                res = tab.resolve
+                base = tab.base
                 # In the order the outputs read them, so ids come out as a one-process build's.
-                for j in [j for j in o.idx if tid[j] is None]:
-                    kt = tab.keys[j]
-                    i = key_ids.get(kt[0])
+                for c in [c for c in o.idx if c >= base and res[c] is None]:
+                    kt = tab.keys[c - base]
+                    i = key_ids.get(kt[0])  # new to the state, unless an earlier output had it
                     if i is None:
                         i = next_id
                         next_id += 1
                         key_ids[kt[0]] = i
                         new_keys[i] = kt
-                    tid[j] = i
-                got = set(map(tid.__getitem__, o.idx))
+                    res[c] = i
+                got = set(map(res.__getitem__, o.idx))
             else:
                 for k in [k for k in o.deps if k not in id_memo]:
                     text = orjson.dumps(k).decode()
@@ -714,7 +722,7 @@ class _Build:
             if sweep:
                 referenced |= got
             rows[path] = (o.hash, o.producer, orjson.dumps(sorted(got)), ",".join(sorted(o.flags)))
-        frag_rows = _fragment_rows(templates.fragments, id_memo, key_ids)
+        frag_rows = _fragment_rows(templates.fragments, id_memo, key_ids, self.split_tables)
         # Unreferenced keys are swept when the full id map was loaded anyway (a dead key is only
         # re-checked now and then, never wrong).
         dead: set[int] = set()
@@ -972,7 +980,7 @@ class _Build:
 
         def batch(items: list[tuple[str, Producer]]) -> None:
             if fork and len(items) >= parallel.MIN_ITEMS:
-                results = self._split(items, render, cc, parallel, [weight(prod) for _, prod in items])
+                results = self._split(items, render, cc, parallel, [weight(prod) for _, prod in items], full)
             else:
                 results = [render(x) for x in items]
             for (path, _), (o, data) in zip(items, results, strict=True):
@@ -1025,50 +1033,67 @@ class _Build:
         cc: ContentCache,
         parallel: Any,
         weights: list[float],
+        full: bool,
     ) -> list[tuple[Any, bytes | None]]:
-        """``render`` over ``items`` in two processes; the child's outputs come back with their keys
-        as JSON text (see :class:`_Remote`), and the markdown it rendered joins ``cc``."""
+        """``render`` over ``items`` in two processes; each output comes back with its keys as codes
+        of its process's :class:`_KeyTable`, and the markdown the child rendered joins ``cc``."""
         before = set(cc.new)
         fragments = cc.t.fragments
         assert fragments is not None
         frags_before = set(fragments.new)
-
-        local: dict[Key, int] = {}
+        if self.key_ids is None:
+            # Every key the state has, by text: loaded here rather than by the commit, so that both
+            # processes map the keys they read to ids as they render (the bulk of a commit's key
+            # work, otherwise done by this process alone after the render).
+            self.key_ids = {} if full else self.state.key_ids()
+            self.key_base = 0 if full else self.state.max_key_id() + 1
+        known, base = self.key_ids, self.key_base
+        codes: dict[Key, int] = {}
         table: list[tuple[str, bytes, str, int]] = []
 
-        def child_work(item: tuple[str, Producer]) -> tuple[Any, ...]:
-            # The child's outputs with their keys as indexes into one table of JSON texts, made
-            # as each is rendered (see parallel.split_map's child_work).
+        def work(item: tuple[str, Producer]) -> tuple[Any, ...]:
+            # In each process, as it renders (the queue balances the cost, see split_map).
             o, data = render(item)
             deps = o.deps
-            for k in [k for k in deps if k not in local]:
-                local[k] = len(table)
-                table.append((orjson.dumps(k).decode(), deps[k], *_classify(k)))
-            return o.hash, o.producer, sorted(o.flags), data, list(map(local.__getitem__, deps)), sorted(o.ids)
+            for k in [k for k in deps if k not in codes]:
+                text = orjson.dumps(k).decode()
+                i = known.get(text)
+                if i is None:
+                    codes[k] = base + len(table)
+                    table.append((text, deps[k], *_classify(k)))
+                else:
+                    codes[k] = i
+            return o.hash, o.producer, sorted(o.flags), data, list(map(codes.__getitem__, deps)), sorted(o.ids)
 
         def child_result(outs: list[tuple[Any, ...]]) -> Any:
             frags = []
             for fid, (text, deps, ids) in fragments.new.items():
                 if fid not in frags_before:
-                    frags.append((fid, text, [local[k] for k in deps if k in local], len(deps), sorted(ids)))
+                    frags.append((fid, text, [codes[k] for k in deps if k in codes], len(deps), sorted(ids)))
             return table, outs, {pid: row for pid, row in cc.new.items() if pid not in before}, frags
 
-        results, theirs, (table, outs, md, frags) = parallel.split_map(
+        results, theirs, (their_table, outs, md, frags) = parallel.split_map(
             items,
-            render,
+            work,
             weights=weights,
-            child_work=child_work,
             child_setup=self._in_child,
             child_result=child_result,
             folder=self.state.path.parent,
         )
-        keys = _KeyTable(table)
+        mine = _KeyTable(table, base)
+        self.split_tables.append((codes, mine))
+        for i, r in enumerate(results):
+            if r is not None:
+                h, producer, flags, data, idx, ids = r
+                results[i] = (_Remote(h, producer, mine, idx, set(flags), ids), data)
+        keys = _KeyTable(their_table, base)
         for i, (h, producer, flags, data, idx, ids) in zip(theirs, outs, strict=True):
             results[i] = (_Remote(h, producer, keys, idx, set(flags), ids), data)
         for fid, text, idx, n, ids in frags:
             # A fragment whose keys all reached the child's outputs (so they get ids); else not kept.
             if fid not in fragments.new and len(idx) == n:
-                fragments.remote[fid] = (text, [table[j][0] for j in idx], ids)
+                texts = [their_table[c - base][0] for c in idx if c >= base]
+                fragments.remote[fid] = (text, texts, [*ids, *(c for c in idx if c < base)])
         for pid, row in md.items():
             if pid not in cc.new:
                 cc.new[pid] = row
@@ -1279,20 +1304,23 @@ class _New:
 
 
 class _KeyTable:
-    """The keys read by the other process's outputs, each once: (JSON text, digest, root, class).
-    ``ids``: their state ids, filled in by the commit as outputs reading them come up (None: not
-    yet)."""
+    """The keys one process read, in a split render, that the state did not have when it began:
+    (JSON text, digest, root, class), each once. An output's keys are codes: below ``base`` the
+    state's id of a key it had, from ``base`` on ``base`` + this table's index. ``resolve[code]``
+    is the key's id: filled in for table entries by the commit as outputs reading them come up
+    (None: not yet)."""
 
-    __slots__ = ("ids", "keys")
+    __slots__ = ("base", "keys", "resolve")
 
-    def __init__(self, keys: list[tuple[str, bytes, str, int]]) -> None:
+    def __init__(self, keys: list[tuple[str, bytes, str, int]], base: int) -> None:
         self.keys = keys
-        self.ids: list[int | None] = [None] * len(keys)
+        self.base = base
+        self.resolve: list[int | None] = [*range(base), *[None] * len(keys)]
 
 
 @dataclass(slots=True)
 class _Remote:
-    """An output rendered by the other process: the keys it read as indexes into ``table``."""
+    """An output rendered in a split render: the keys it read as codes of ``table``."""
 
     hash: bytes
     producer: str
@@ -1302,12 +1330,45 @@ class _Remote:
     ids: list[int]
 
 
-def _fragment_rows(frags: Fragments | None, id_memo: dict[Key, int], key_ids: dict[str, int]) -> dict[str, Row]:
+def _fragment_rows(
+    frags: Fragments | None,
+    id_memo: dict[Key, int],
+    key_ids: dict[str, int],
+    tables: list[tuple[dict[Key, int], _KeyTable]],
+) -> dict[str, Row]:
     """The fragments this build rendered, with their keys as ids. A fragment with a key that has no
-    id (read only inside rendered markdown, so no output recorded it) is not kept."""
+    id (read only inside rendered markdown, so no output recorded it) is not kept. ``tables``: the
+    key codes of this process's split renders, with their tables."""
     rows: dict[str, Row] = {}
     if frags is None:
         return rows
+    for fid, (text, deps, ids) in frags.new.items():
+        got = set(ids)
+        for k in deps:
+            i = id_memo.get(k)
+            if i is None:
+                for codes, tab in tables:
+                    c = codes.get(k)
+                    if c is not None:
+                        i = tab.resolve[c]
+                        break
+                if i is None:
+                    i = key_ids.get(orjson.dumps(k).decode())
+                    if i is None:
+                        break
+            got.add(i)
+        else:
+            rows[fid] = fragment_row(fid, text, sorted(got))
+    for fid, (text, texts, ids) in frags.remote.items():
+        got = set(ids)
+        for kt in texts:
+            i = key_ids.get(kt)
+            if i is None:
+                break
+            got.add(i)
+        else:
+            rows[fid] = fragment_row(fid, text, sorted(got))
+    return rows
     for fid, (text, deps, ids) in frags.new.items():
         got = set(ids)
         for k in deps:

@@ -78,7 +78,6 @@ def split_map(
     work: Callable[[T], Any],
     *,
     weights: Sequence[float] | None = None,
-    child_work: Callable[[T], Any] | None = None,
     child_setup: Callable[[], None] | None = None,
     child_result: Callable[[list[Any]], Any],
     folder: Path,
@@ -94,10 +93,10 @@ def split_map(
     Returns ``(results, theirs, extra)``: ``results`` has this process's results at its items'
     positions and ``None`` at the child's, ``theirs`` the child's positions in the order it did
     them, ``extra`` what ``child_result(its results, in that order)`` returned in the child (it
-    must pickle: plain values, not model objects). ``child_work``, if given, is ``work`` in the
-    child: whatever the child must hand back is best made there, item by item, where the queue
-    balances its cost (made at the end, the parent would wait for it). A :class:`BuildError`
-    raised in the child is raised here."""
+    must pickle: plain values, not model objects). Whatever the child must hand back is best made
+    by ``work``, item by item, where the queue balances its cost: made by ``child_result`` after
+    the last item, the parent waits for it. A :class:`BuildError` raised in the child is raised
+    here."""
     n = len(items)
     order = sorted(range(n), key=lambda i: -weights[i]) if weights is not None else list(range(n))
     # A claim is a run of positions in that order; its start index, 4 bytes, is one pipe record.
@@ -131,10 +130,9 @@ def split_map(
                 child_setup()
             at: list[int] = []
             out = []
-            theirs_work = child_work or work
             for i in claimed():
                 at.append(i)
-                out.append(theirs_work(items[i]))
+                out.append(work(items[i]))
             payload: Any = ("ok", (at, child_result(out)))
         except BuildError as e:
             payload = ("build_error", (e.reason, e.file, e.line))
