@@ -1369,24 +1369,3 @@ def _fragment_rows(
         else:
             rows[fid] = fragment_row(fid, text, sorted(got))
     return rows
-    for fid, (text, deps, ids) in frags.new.items():
-        got = set(ids)
-        for k in deps:
-            i = id_memo.get(k)
-            if i is None:
-                i = key_ids.get(orjson.dumps(k).decode())
-                if i is None:
-                    break
-            got.add(i)
-        else:
-            rows[fid] = fragment_row(fid, text, sorted(got))
-    for fid, (text, texts, ids) in frags.remote.items():
-        got = set(ids)
-        for kt in texts:
-            i = key_ids.get(kt)
-            if i is None:
-                break
-            got.add(i)
-        else:
-            rows[fid] = fragment_row(fid, text, sorted(got))
-    return rows
