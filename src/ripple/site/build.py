@@ -595,7 +595,7 @@ class _Build:
                 stamp = b""
             t = self._lap("snapshot", t)
         # From here on we write: mark the state dirty so an interrupted write forces a full rebuild.
-        # Many new files are written by a forked process (writer.py) while the state's rows are
+        # Many files are written by another process (writer.py) while the state's rows are
         # worked out and inserted; the commit that marks the state clean waits for it.
         st.set_dirty(True)
         writer = OutputWriter(self.out, to_write, stale, prev)
@@ -637,7 +637,7 @@ class _Build:
                 pass
 
     def _waited(self, writer: OutputWriter) -> None:
-        # Timings: how long the commit waited for a forked writer (the rest of the writing
+        # Timings: how long the commit waited for a writer process (the rest of the writing
         # overlapped the rows and inserts).
         t = time.perf_counter()
         writer.wait()

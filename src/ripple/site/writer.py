@@ -4,11 +4,13 @@ Existing files are overwritten in place (see :func:`write_all`), several at a ti
 many: rewriting 15k pages costs ~0.2-0.3 s of system time, ~0.5 s with the page cache cold.
 Creating them is another matter: a full build into an empty folder spends 2-15 s in the kernel
 allocating 16k inodes and folders (much more right after a large delete on the same file system,
-as ext4 skips recently freed inodes). So when many files are new,
-the build forks a writer that inherits the outputs' bytes (copy-on-write: nothing is copied or
-pickled) and writes them while the parent works out the state's rows and inserts them; the parent
-waits for it just before the state's ``COMMIT`` (:meth:`ripple.site.state.State.commit`'s
-``before_commit``). A process rather than a thread: the rows are pure Python, and a thread that
+as ext4 skips recently freed inodes). So when many files are to be written, another process writes
+them while the build works out the state's rows and inserts them; the build waits for it just
+before the state's ``COMMIT`` (:meth:`ripple.site.state.State.commit`'s ``before_commit``). On
+Linux that is a Python process started with ``posix_spawn`` running this file, which maps the
+outputs' bytes from a memory file (nothing of the build's memory is shared, so the build takes no
+copy-on-write faults); elsewhere a forked child that inherits the bytes copy-on-write, used when
+many files are new. A process rather than a thread: the rows are pure Python, and a thread that
 needs the GIL back after every system call would wait up to a switch interval (5 ms) per file.
 
 The state is marked dirty before the first byte is written and only marked clean by that commit,
