@@ -600,7 +600,7 @@ class _Build:
         st.set_dirty(True)
         writer = OutputWriter(self.out, to_write, stale, prev)
         writer.start()
-        t = self._lap("write", t)  # all of the writing, or only the fork
+        t = self._lap("write", t)  # all of the writing, or only handing it to a writer process
         try:
             return self._commit(
                 t,
