@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ripple.site import BuildResult, build
 
@@ -40,6 +42,19 @@ def oracle(src: Path, out: Path, scratch: Path, now: datetime = NOW) -> BuildRes
     differ = [k for k in a if a[k] != b[k]]
     assert not differ, f"{len(differ)} files differ, e.g. {differ[:5]}"
     return res
+
+
+def synth_site(factory: Any, name: str, n: int) -> Path:
+    """The benchmark's synthetic site of ``n`` posts (ripple's copy), made once in a new temp folder."""
+    return synth().make(n, factory.mktemp(name), ("ripple",))["ripple"]
+
+
+def built_copy(site_src: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of ``site_src`` in ``tmp_path``, fully built: (source folder, output folder)."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    assert build(src, out, now=NOW).full
+    return src, out
 
 
 def synth():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import site_edits as E
-from site_helpers import NOW, oracle, synth, write
+from site_helpers import NOW, built_copy, oracle, synth_site, write
 
 from ripple.site import Builder, build
 
@@ -20,15 +20,12 @@ N = 40
 
 @pytest.fixture(scope="module")
 def site_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synth().make(N, tmp_path_factory.mktemp("frag"), ("ripple",))["ripple"]
+    return synth_site(tmp_path_factory, "frag", N)
 
 
 @pytest.fixture
 def built(site_src: Path, tmp_path: Path) -> tuple[Path, Path]:
-    src, out = tmp_path / "src", tmp_path / "out"
-    shutil.copytree(site_src, src)
-    assert build(src, out, now=NOW).full
-    return src, out
+    return built_copy(site_src, tmp_path)
 
 
 def _db(out: Path) -> sqlite3.Connection:

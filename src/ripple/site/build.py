@@ -46,7 +46,7 @@ from ripple.site.tracking import (
 from ripple.site.writer import OutputWriter
 
 if TYPE_CHECKING:
-    from ripple.site.render import ContentCache, Producer
+    from ripple.site.render import ContentCache, Producer, Slots
     from ripple.site.templates import Templates
 
 STATE_DIR = ".ripple"
@@ -76,6 +76,9 @@ class BuildResult:
     model: str = ""
     #: partials taken from the state instead of rendered (see fragments.py)
     fragments_reused: int = 0
+    #: outputs (among ``rendered``) made from their old file with new partial texts spliced into
+    #: its slots instead of rendered (see Templates.slot)
+    spliced: int = 0
 
 
 _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
@@ -374,6 +377,9 @@ class _Build:
         self.key_ids: dict[str, int] | None = None
         self.key_base = 0
         self.split_tables: list[tuple[dict[Key, int], _KeyTable]] = []
+        self.spliced = 0
+        #: a slot's fragment id -> (its partial's bytes, keys and ids read), this build
+        self.slot_memo: dict[str, tuple[bytes, dict[Key, bytes], Any]] = {}
 
     def _lap(self, name: str, t: float) -> float:
         n = time.perf_counter()
@@ -684,7 +690,7 @@ class _Build:
         # ~800k key reads over ~16k outputs in a bulk build: only keys met for the first time go
         # through the loops below; each output's ids are then gathered with map() over the memos.
         new_keys: dict[int, tuple[str, bytes, str, int]] = {}
-        rows: dict[str, tuple[bytes, str, bytes, str]] = {}
+        rows: dict[str, tuple[bytes, str, bytes, str, bytes]] = {}
         id_memo: dict[Key, int] = {}
         sweep = bulk and not full
         referenced: set[int] = set()
@@ -706,6 +712,7 @@ class _Build:
                         new_keys[i] = kt
                     res[c] = i
                 got = set(map(res.__getitem__, o.idx))
+                to_id = res.__getitem__
             else:
                 for k in [k for k in o.deps if k not in id_memo]:
                     text = orjson.dumps(k).decode()
@@ -717,11 +724,19 @@ class _Build:
                         new_keys[i] = (text, o.deps[k], *_classify(k))
                     id_memo[k] = i
                 got = set(map(id_memo.__getitem__, o.deps))
+                to_id = id_memo.__getitem__
+            slots = b""
+            if o.slots is not None:
+                # Ids read only in slots: those of keys no own read shares, less the own ids.
+                where, only, only_ids, own_ids = o.slots
+                only_keys = set(map(to_id, only))
+                own = (got - only_keys).union(own_ids)
+                slots = orjson.dumps([sorted((only_keys | set(only_ids)) - own), where])
             if o.ids:
                 got.update(o.ids)
             if sweep:
                 referenced |= got
-            rows[path] = (o.hash, o.producer, orjson.dumps(sorted(got)), ",".join(sorted(o.flags)))
+            rows[path] = (o.hash, o.producer, orjson.dumps(sorted(got)), ",".join(sorted(o.flags)), slots)
         frag_rows = _fragment_rows(templates.fragments, id_memo, key_ids, self.split_tables)
         # Unreferenced keys are swept when the full id map was loaded anyway (a dead key is only
         # re-checked now and then, never wrong).
@@ -773,6 +788,7 @@ class _Build:
             timings=self.timings,
             model="built" if reused is None else "reused",
             fragments_reused=templates.fragments.hits if templates.fragments else 0,
+            spliced=self.spliced,
         )
 
     def _unchanged(self, files: dict[str, FileInfo], prev: dict[str, Any], inputs: bytes) -> bool:
@@ -937,32 +953,41 @@ class _Build:
                         cc.memo[pid] = loads(row[3])
                         cc.rendered += 1
 
+        #: outputs whose changed keys were all read inside their slots: spliced, not rendered
+        splice_rows: dict[str, Any] = {}
+
         def kept(path: str, prod: Producer) -> _Kept | None:
             if full:
                 return None
             row = prev.get(path)
-            if (
-                row is not None
-                and row.producer == (producers.get(path) or orjson.dumps(prod).decode())
-                and (not changed or untouched(path, row))
-            ):
-                k = row.kept
-                if k is None:
-                    k = row.kept = _Kept(row)
-                return k
+            if row is not None and row.producer == (producers.get(path) or orjson.dumps(prod).decode()):
+                if not changed or untouched(path, row):
+                    k = row.kept
+                    if k is None:
+                        k = row.kept = _Kept(row)
+                    return k
+                info = row.slot_info()
+                if info is not None and changed.intersection(row.dep_ids()) <= info[0]:
+                    splice_rows[path] = row
             return None
 
         def render(item: tuple[str, Producer]) -> tuple[Any, bytes | None]:
             path, prod = item
-            data, deps, flags, ids = r.render(prod)
-            h = digest_bytes(data)
             row = prev.get(path)
+            got = self._splice(path, splice_rows[path], r) if path in splice_rows else None
+            if got is not None:
+                data, deps, ids, slots = got
+                flags = set(row.flags.split(",")) if row.flags else set()
+                self.spliced += 1
+            else:
+                data, deps, flags, ids, slots = r.render(prod)
+            h = digest_bytes(data)
             if self.progress:
                 count[0] += 1
                 if count[0] % 200 == 0:
                     self.progress(min(count[0], total), total)
             ps = producers.get(path) or orjson.dumps(prod).decode()
-            return _New(h, ps, deps, flags, ids), (data if full or row is None or row.hash != h else None)
+            return _New(h, ps, deps, flags, ids, slots), (data if full or row is None or row.hash != h else None)
 
         def weight(prod: Producer) -> float:
             # Rough relative costs, to split the work evenly between two processes.
@@ -1011,6 +1036,60 @@ class _Build:
             self.progress(total, total)
         return outputs, to_write, rendered[0]
 
+    def _splice(self, path: str, row: Any, r: Any) -> tuple[bytes, dict[Key, bytes], set[int], Slots] | None:
+        """An output whose changed keys were all read inside its slots, made from its file: each
+        slot's bytes replaced by its partial's text now (rendered once per build and argument, or
+        taken from the stored fragments). Returns (bytes, keys read, ids read, slots) as a render
+        does, or None when it must be rendered instead: the file is gone or not the bytes the state
+        recorded (edited by hand), a slot's argument no longer exists, or a partial fails (the
+        render then reports the error with its file and line)."""
+        info = row.slot_info()
+        try:
+            with open(os.path.join(self.out, path), "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        if digest_bytes(data) != row.hash:
+            return None
+        only, where = info
+        own_ids = set(row.dep_ids() - only)
+        memo = self.slot_memo
+        pieces: list[bytes] = []
+        offsets: list[tuple[int, int, str]] = []
+        made: list[tuple[bytes, dict[Key, bytes], Any]] = []
+        pos = size = 0
+        for start, end, fid in where:
+            got = memo.get(fid)
+            if got is None:
+                try:
+                    tname, ck = orjson.loads(fid)
+                    ctx = r.slot_context(ck)
+                    if ctx is None:
+                        return None
+                    text, sdeps, sids, _ = r.t.partial_parts(tname, ctx[0])
+                except Exception:
+                    return None
+                got = memo[fid] = (str(text).encode(), sdeps, sids)
+            if not pos <= start <= end <= len(data):
+                return None
+            b = got[0]
+            pieces.append(data[pos:start])
+            size += start - pos
+            offsets.append((size, size + len(b), fid))
+            pieces.append(b)
+            size += len(b)
+            pos = end
+            made.append(got)
+        pieces.append(data[pos:])
+        if len(made) == 1:
+            deps, slot_ids = made[0][1], set(made[0][2])
+        else:
+            deps, slot_ids = {}, set()
+            for _, sdeps, sids in made:
+                deps.update(sdeps)
+                slot_ids.update(sids)
+        return b"".join(pieces), deps, own_ids | slot_ids, (offsets, list(deps), slot_ids - own_ids, own_ids)
+
     def _dump_snapshot(self, stamp: bytes) -> int | bool | None:
         """Write the model's snapshot under ``stamp``: in a forked child when possible (returns its
         pid, for :func:`parallel.wait`), else here (True, or None when it cannot be stored)."""
@@ -1038,6 +1117,7 @@ class _Build:
         """``render`` over ``items`` in two processes; each output comes back with its keys as codes
         of its process's :class:`_KeyTable`, and the markdown the child rendered joins ``cc``."""
         before = set(cc.new)
+        spliced = self.spliced
         fragments = cc.t.fragments
         assert fragments is not None
         frags_before = set(fragments.new)
@@ -1063,16 +1143,21 @@ class _Build:
                     table.append((text, deps[k], *_classify(k)))
                 else:
                     codes[k] = i
-            return o.hash, o.producer, sorted(o.flags), data, list(map(codes.__getitem__, deps)), sorted(o.ids)
+            sl = o.slots
+            if sl is not None:
+                sl = (sl[0], [codes[k] for k in sl[1]], sorted(sl[2]), sorted(sl[3]))
+            idx = list(map(codes.__getitem__, deps))
+            return o.hash, o.producer, sorted(o.flags), data, idx, sorted(o.ids), sl
 
         def child_result(outs: list[tuple[Any, ...]]) -> Any:
             frags = []
             for fid, (text, deps, ids) in fragments.new.items():
                 if fid not in frags_before:
                     frags.append((fid, text, [codes[k] for k in deps if k in codes], len(deps), sorted(ids)))
-            return table, outs, {pid: row for pid, row in cc.new.items() if pid not in before}, frags
+            md = {pid: row for pid, row in cc.new.items() if pid not in before}
+            return table, outs, md, frags, self.spliced - spliced
 
-        results, theirs, (their_table, outs, md, frags) = parallel.split_map(
+        results, theirs, (their_table, outs, md, frags, their_spliced) = parallel.split_map(
             items,
             work,
             weights=weights,
@@ -1080,15 +1165,16 @@ class _Build:
             child_result=child_result,
             folder=self.state.path.parent,
         )
+        self.spliced += their_spliced
         mine = _KeyTable(table, base)
         self.split_tables.append((codes, mine))
         for i, r in enumerate(results):
             if r is not None:
-                h, producer, flags, data, idx, ids = r
-                results[i] = (_Remote(h, producer, mine, idx, set(flags), ids), data)
+                h, producer, flags, data, idx, ids, sl = r
+                results[i] = (_Remote(h, producer, mine, idx, set(flags), ids, sl), data)
         keys = _KeyTable(their_table, base)
-        for i, (h, producer, flags, data, idx, ids) in zip(theirs, outs, strict=True):
-            results[i] = (_Remote(h, producer, keys, idx, set(flags), ids), data)
+        for i, (h, producer, flags, data, idx, ids, sl) in zip(theirs, outs, strict=True):
+            results[i] = (_Remote(h, producer, keys, idx, set(flags), ids, sl), data)
         for fid, text, idx, n, ids in frags:
             # A fragment whose keys all reached the child's outputs (so they get ids); else not kept.
             if fid not in fragments.new and len(idx) == n:
@@ -1301,6 +1387,7 @@ class _New:
     deps: dict[Key, bytes]
     flags: set[str]
     ids: set[int]  # ids of stored keys read through cached fragments
+    slots: Slots | None = None
 
 
 class _KeyTable:
@@ -1328,6 +1415,8 @@ class _Remote:
     idx: list[int]
     flags: set[str]
     ids: list[int]
+    #: as _New's, with the keys read only in slots as codes
+    slots: Any = None
 
 
 def _fragment_rows(

@@ -130,15 +130,42 @@ class OutputRenderer:
     def page_proxy(self, p: Page) -> Tracked:
         return Tracked(("p", p.id), p)
 
-    def render(self, prod: Producer) -> tuple[bytes, dict[Key, bytes], set[str], set[int]]:
-        """Render an output: its bytes, the keys it read, its flags and the ids of stored keys it
-        read through cached fragments. Raises :class:`BuildError` (template errors, missing layouts)."""
+    def render(self, prod: Producer) -> tuple[bytes, dict[Key, bytes], set[str], set[int], Slots | None]:
+        """Render an output: its bytes, the keys it read, its flags, the ids of stored keys it read
+        through cached fragments, and its slots (see :func:`slots_of`). Raises :class:`BuildError`
+        (template errors, missing layouts)."""
         rec = TRACKER.push()
+        rec.slots = []
+        self._found: list[tuple[int, int, Any]] = []
         try:
             text = self._render(prod)
         finally:
             TRACKER.pop()
-        return text.encode("utf-8"), rec.deps, rec.flags, rec.ids  # type: ignore[return-value]
+        data = text.encode("utf-8")
+        if not self._found:
+            return data, rec.deps, rec.flags, rec.ids, None  # type: ignore[return-value]
+        own_ids: set[int] = rec.ids  # type: ignore[assignment]
+        deps, ids, slots = slots_of(text, self._found, rec.deps, own_ids)
+        return data, deps, rec.flags, ids, slots
+
+    def slot_context(self, ck: Any) -> tuple[Any] | None:
+        """The argument of a slot's partial call from its fragment id's JSON form (``["v", value]``,
+        ``["t", ["p", page id]]`` or ``["t", ["site"]]``), in a 1-tuple; None when it names a page
+        that no longer exists or a value of another kind."""
+        if ck[0] == "v":
+            return (ck[1],)
+        if ck[0] == "t":
+            key = ck[1]
+            if key == ["site"]:
+                return (self.site_proxy,)
+            if len(key) == 2 and key[0] == "p":
+                p = self.site.by_id.get(key[1])
+                return (self.page_proxy(p),) if p is not None else None
+        return None
+
+    def _out(self, name: str, ctx: dict[str, Any]) -> str:
+        text, self._found = self.t.render_output(name, ctx)
+        return text
 
     def _need(self, candidates: list[str], p: Page | None, what: str) -> str:
         name = self.t.lookup(candidates)
@@ -157,13 +184,13 @@ class OutputRenderer:
         if kind == "page":
             p = site.by_id[prod[1]]
             name = self._need(_single_candidates(p), p, f"page {p.file} (kind page, type {p.type!r})")
-            return self.t.render(name, {"page": self.page_proxy(p)})
+            return self._out(name, {"page": self.page_proxy(p)})
         if kind == "list":
             p = site.by_id[prod[1]]
             n = prod[2]
             name = self._need(_list_candidates(p), p, f"{p.kind} page {p.path or '/'!r}")
             pager = Tracked(("p", p.id, ("pager", n)), Pager(p, n))
-            return self.t.render(name, {"page": self.page_proxy(p), "paginator": _FlagProxy(pager)})
+            return self._out(name, {"page": self.page_proxy(p), "paginator": _FlagProxy(pager)})
         if kind == "rss":
             p = site.by_id[prod[1]]
             name = self._need(_rss_candidates(p), p, "RSS")
@@ -176,20 +203,49 @@ class OutputRenderer:
             items = TrackedList(key, seq)
             if site.config.rss_limit > 0:
                 items = items.first(site.config.rss_limit)
-            return self.t.render(name, {"page": self.page_proxy(p), "rss_pages": items})
+            return self._out(name, {"page": self.page_proxy(p), "rss_pages": items})
         if kind == "alias":
             p = site.by_id[prod[1]]
             name = self._need(["alias.html", "_default/alias.html", INTERNAL + "alias.html"], None, "aliases")
-            return self.t.render(name, {"page": self.page_proxy(p), "permalink": self.page_proxy(p).permalink})
+            return self._out(name, {"page": self.page_proxy(p), "permalink": self.page_proxy(p).permalink})
         if kind == "sitemap":
             name = self._need(["sitemap.xml", "_default/sitemap.xml", INTERNAL + "sitemap.xml"], None, "sitemap")
-            return self.t.render(name, {"page": self.page_proxy(site.home)})
+            return self._out(name, {"page": self.page_proxy(site.home)})
         if kind == "robots":
             name = self._need(["robots.txt", "_default/robots.txt", INTERNAL + "robots.txt"], None, "robots.txt")
-            return self.t.render(name, {"page": self.page_proxy(site.home)})
+            return self._out(name, {"page": self.page_proxy(site.home)})
         if kind == "404":
-            return self.t.render("404.html", {"page": self.page_proxy(site.home)})
+            return self._out("404.html", {"page": self.page_proxy(site.home)})
         raise AssertionError(kind)
+
+
+#: an output's slots: ([(start byte, end byte, fragment id)], keys read only in slots, ids read only
+#: in slots (not among its own ids), its own ids)
+Slots = tuple[list[tuple[int, int, str]], list[Key], set[int], set[int]]
+
+
+def slots_of(
+    text: str, found: list[tuple[int, int, Any]], own: dict[Key, bytes], own_ids: set[int]
+) -> tuple[dict[Key, bytes], set[int], Slots]:
+    """All the keys and ids an output read (its own and its slots'), and its :data:`Slots`, from
+    the slots :meth:`Templates.render_output` found at character offsets of ``text``."""
+    deps = dict(own)
+    ids = set(own_ids)
+    slot_ids: set[int] = set()
+    only: list[Key] = []
+    ascii_ = text.isascii()
+    offsets: list[tuple[int, int, str]] = []
+    for start, end, (_, fid, sdeps, sids) in found:
+        for k, d in sdeps.items():
+            if k not in own and k not in deps:
+                only.append(k)
+            deps[k] = d
+        slot_ids.update(sids)
+        if not ascii_:  # bytes, not characters, in the file
+            start, end = len(text[:start].encode()), len(text[:end].encode())
+        offsets.append((start, end, fid))
+    ids |= slot_ids
+    return deps, ids, (offsets, only, slot_ids - own_ids, own_ids)
 
 
 class _FlagProxy:

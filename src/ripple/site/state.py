@@ -20,7 +20,7 @@ import orjson
 from ripple.errors import StateError, StateTooNew
 from ripple.site.fragments import Runs
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB);
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime INT
 CREATE TABLE IF NOT EXISTS parsed (path TEXT PRIMARY KEY, hash BLOB, data BLOB);
 CREATE TABLE IF NOT EXISTS content (id TEXT PRIMARY KEY, fhash BLOB, env BLOB, deps BLOB, data BLOB);
 CREATE TABLE IF NOT EXISTS keys (id INTEGER PRIMARY KEY, key TEXT, digest BLOB, root TEXT, cls INTEGER);
-CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, hash BLOB, producer TEXT, deps BLOB, flags TEXT);
+CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, hash BLOB, producer TEXT, deps BLOB, flags TEXT, slots BLOB);
 CREATE TABLE IF NOT EXISTS fragments (id TEXT PRIMARY KEY, text TEXT, deps BLOB, sum BLOB);
 """
 #: The keys table's indexes, dropped while a full build refills the table and made again after:
@@ -40,15 +40,32 @@ _KEY_INDEXES = (
 
 
 class OutputRow:
-    __slots__ = ("_ids", "deps", "flags", "hash", "kept", "producer")
+    __slots__ = ("_ids", "_slots", "deps", "flags", "hash", "kept", "producer", "slots")
 
-    def __init__(self, hash: bytes, producer: str, deps: bytes, flags: str) -> None:
+    def __init__(self, hash: bytes, producer: str, deps: bytes, flags: str, slots: bytes | None = None) -> None:
         self.hash = hash
         self.producer = producer
         self.deps = deps  # orjson list of key ids, decoded lazily
         self.flags = flags
+        #: orjson ``[[ids read only in slots], [[start, end, fragment id], ...]]`` or empty: where
+        #: the output's file holds partials printed straight into it (see Templates.slot)
+        self.slots = slots
         self._ids: frozenset[int] | None = None
+        self._slots: tuple[frozenset[int], list[Any]] | None = None
         self.kept: Any = None  # the build's "kept as is" marker for this row, made once
+
+    def slot_info(self) -> tuple[frozenset[int], list[Any]] | None:
+        """(ids of keys read only inside slots, [[start byte, end byte, fragment id], ...]), decoded
+        once per process; None when the output has no slots or the column cannot be read."""
+        if self._slots is None:
+            if not self.slots:
+                return None
+            try:
+                only, where = orjson.loads(self.slots)
+                self._slots = (frozenset(only), where)
+            except (ValueError, TypeError):
+                return None
+        return self._slots
 
     def dep_ids(self) -> frozenset[int]:
         """The ids of the keys this output read, decoded once per process."""
@@ -237,8 +254,8 @@ class State:
         """Output path -> its row at the last build. Read-only for the caller."""
         if self._outputs is None:
             self._outputs = {
-                r[0]: OutputRow(r[1], r[2], r[3], r[4])
-                for r in self.db.execute("SELECT path, hash, producer, deps, flags FROM outputs")
+                r[0]: OutputRow(r[1], r[2], r[3], r[4], r[5])
+                for r in self.db.execute("SELECT path, hash, producer, deps, flags, slots FROM outputs")
             }
         return self._outputs
 
@@ -303,7 +320,7 @@ class State:
         new_keys: dict[int, tuple[str, bytes, str, int]],
         changed_keys: dict[int, bytes],
         dead_keys: set[int],
-        outputs: dict[str, tuple[bytes, str, bytes, str]],
+        outputs: dict[str, tuple[bytes, str, bytes, str, bytes]],
         deleted: list[str],
         fragments: dict[str, tuple[str, bytes, bytes]] | None = None,
         reset: bool = False,
@@ -396,7 +413,7 @@ class State:
                     frags.update(put)
             db.executemany("DELETE FROM outputs WHERE path=?", [(p,) for p in deleted])
             db.executemany(
-                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)", [(p, *v) for p, v in outputs.items()]
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", [(p, *v) for p, v in outputs.items()]
             )
             db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", (b"0",))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION).encode(),))
@@ -423,7 +440,7 @@ class State:
         gone_files: list[str],
         parsed: dict[str, tuple[bytes, bytes]],
         decoded: dict[str, Any],
-        outputs: dict[str, tuple[bytes, str, bytes, str]],
+        outputs: dict[str, tuple[bytes, str, bytes, str, bytes]],
         deleted: list[str],
         reset: bool,
     ) -> None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import jinja2
 import jinja2.bccache
 import orjson
+from jinja2 import nodes
 from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 
@@ -79,21 +80,64 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
 
 #: what _CodeGenerator writes, in the bytecode cache's keys: code compiled by another generator
 #: (an older ripple's) is compiled again, never run
-_CODE = "m1-"
+_CODE = "m2-"
 
 
 class _CodeGenerator(CodeGenerator):
     """Jinja's code, except that an autoescaped ``{{ x }}`` calls ``environment.markup(x)`` instead of
     ``escape(x)``: the same text, but a value that is Markup already (rendered markdown, a partial,
-    kilobytes each, ~15% of the values a page prints) is passed on instead of copied into a new one."""
+    kilobytes each, ~15% of the values a page prints) is passed on instead of copied into a new one;
+    and ``{{ partial(...) }}`` printed straight into the template's output becomes a slot (see
+    Templates.slot)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the output expressions compiled as slots, by id, until their closing is written
+        self._slot_nodes: set[int] = set()
 
     def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
         if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
             super()._output_child_pre(node, frame, finalize)
             return
+        if finalize.src is None and frame.buffer is None and _slot_call(node):
+            # ``{{ partial(...) }}`` printed straight into the output: a slot, see Templates.slot.
+            # The tuple evaluates pre_slot() before the call, and nothing else can run in between
+            # but the call's plain arguments.
+            self.write("environment.slot((environment.pre_slot(), ")
+            self._slot_nodes.add(id(node))  # decided here: visiting the call can fold its arguments
+            return
         self.write("environment.markup(")
         if finalize.src is not None:
             self.write(finalize.src)
+
+    def _output_child_post(self, node: Any, frame: Any, finalize: Any) -> None:
+        if id(node) in self._slot_nodes:
+            self._slot_nodes.discard(id(node))
+            self.write(")[1])")
+            return
+        super()._output_child_post(node, frame, finalize)
+
+
+def _slot_call(node: Any) -> bool:
+    """Whether an output expression is a call of ``partial`` with plain arguments (constants,
+    names and their attributes or items): nothing in it can call a partial but the call itself."""
+    return (
+        isinstance(node, nodes.Call)
+        and isinstance(node.node, nodes.Name)
+        and node.node.name == "partial"
+        and node.dyn_args is None
+        and node.dyn_kwargs is None
+        and all(_plain_expr(a) for a in node.args)
+        and all(_plain_expr(k.value) for k in node.kwargs)
+    )
+
+
+def _plain_expr(node: Any) -> bool:
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
+            return False
+        node = node.node
+    return isinstance(node, (nodes.Const, nodes.Name))
 
 
 class TrackingEnvironment(jinja2.Environment):
@@ -158,8 +202,15 @@ class Templates:
         self.env = env
         self.site = site_proxy
         self.config = config
-        #: (template, argument) -> (output, keys read, ids of stored keys read via fragments)
-        self.partial_memo: dict[tuple[Any, ...], tuple[Markup, dict[Key, bytes], Any]] = {}
+        #: (template, argument) -> (output, keys read, ids of stored keys read via fragments,
+        #: fragment id)
+        self.partial_memo: dict[tuple[Any, ...], tuple[Markup, dict[Key, bytes], Any, str | None]] = {}
+        #: the recording depth at which the next partial call is a slot (-1: none), and that
+        #: call's (text, fragment id, keys, ids) for slot()
+        self.slot_pending = -1
+        self.slot_last: tuple[Markup, str, dict[Key, bytes], Any] | None = None
+        env.slot = self.slot  # type: ignore[attr-defined]
+        env.pre_slot = self.pre_slot  # type: ignore[attr-defined]
         #: partials kept from earlier builds (set by the build when it has a state to keep them in)
         self.fragments: Fragments | None = None
         #: runs of list items kept assembled in a warm process (set by the build with fragments)
@@ -189,14 +240,18 @@ class Templates:
         """Render a template. Raises :class:`BuildError` with the template file and line on failure."""
         try:
             return self.env.get_template(name).render(ctx)
-        except BuildError:
-            raise
-        except jinja2.TemplateSyntaxError as e:
-            raise BuildError(f"template syntax error: {e.message}", file=e.filename or name, line=e.lineno) from None
         except Exception as e:
-            file, line = self._where(e, name)
-            msg = e.message if isinstance(e, jinja2.TemplateError) and e.message else f"{type(e).__name__}: {e}"
-            raise BuildError(f"template error: {msg}", file=file, line=line) from None
+            raise self._error(e, name) from None
+
+    def _error(self, e: Exception, name: str) -> BuildError:
+        """The BuildError, with the template file and line, for an exception raised rendering ``name``."""
+        if isinstance(e, BuildError):
+            return e
+        if isinstance(e, jinja2.TemplateSyntaxError):
+            return BuildError(f"template syntax error: {e.message}", file=e.filename or name, line=e.lineno)
+        file, line = self._where(e, name)
+        msg = e.message if isinstance(e, jinja2.TemplateError) and e.message else f"{type(e).__name__}: {e}"
+        return BuildError(f"template error: {msg}", file=file, line=line)
 
     def _where(self, e: BaseException, name: str) -> tuple[str, int | None]:
         for fr in reversed(traceback.extract_tb(e.__traceback__)):
@@ -210,23 +265,39 @@ class Templates:
         if not name.endswith((".html", ".xml", ".txt", ".json")):
             name += ".html"
         tname = name if name.startswith(INTERNAL) else "partials/" + name
+        pending, self.slot_pending = self.slot_pending, -1
+        out, deps, ids, fid = self.partial_parts(tname, context)
+        if (
+            pending == len(TRACKER.stack)
+            and fid is not None
+            and TRACKER.stack[-1].slots is not None
+            and _slot_arg(context)
+        ):
+            # A slot (see slot()): its reads stay apart until the render shows where it went.
+            self.slot_last = (out, fid, deps, ids)
+        else:
+            TRACKER.merge(deps, ids)
+        return out
+
+    def partial_parts(self, tname: str, context: Any) -> tuple[Markup, dict[Key, bytes], Any, str | None]:
+        """A partial's text, the keys it read, the stored key ids it read through fragments, and
+        its fragment id (None: its argument has no stable name), without recording any of them in
+        the caller. Raises what rendering a template raises."""
         ck = _ctx_key(context)
         memo_key = (tname, ck) if ck is not None else None
         takes_ids = TRACKER.takes_ids()
         if memo_key is not None:
             hit = self.partial_memo.get(memo_key)
             if hit is not None and (takes_ids or not hit[2]):
-                TRACKER.merge(hit[1], hit[2])
-                return hit[0]
+                return hit[0], hit[1], hit[2], hit[3]
         frags = self.fragments
-        fid = fragment_id(tname, ck) if frags is not None and memo_key is not None else None
-        if fid is not None and takes_ids:
-            stored = frags.get(fid)  # type: ignore[union-attr]
+        fid = fragment_id(tname, ck) if memo_key is not None else None
+        if fid is not None and frags is not None and takes_ids:
+            stored = frags.get(fid)
             if stored is not None:
                 out = Markup(stored[0])
-                self.partial_memo[memo_key] = (out, {}, stored[1])  # type: ignore[index]
-                TRACKER.merge({}, stored[1])
-                return out
+                self.partial_memo[memo_key] = (out, {}, stored[1], fid)  # type: ignore[index]
+                return out, {}, stored[1], fid
         TRACKER.push()
         try:
             if not self.exists(tname):
@@ -239,11 +310,68 @@ class Templates:
             rec = TRACKER.pop()
         ids = rec.ids or ()
         if memo_key is not None:
-            self.partial_memo[memo_key] = (out, rec.deps, ids)
-        if fid is not None:
-            frags.add(fid, str(out), rec.deps, set(ids))  # type: ignore[union-attr]
-        TRACKER.merge(rec.deps, ids)
-        return out
+            self.partial_memo[memo_key] = (out, rec.deps, ids, fid)
+        if fid is not None and frags is not None:
+            frags.add(fid, str(out), rec.deps, set(ids))
+        return out, rec.deps, ids, fid
+
+    # -- slots -------------------------------------------------------------------------------------------
+    #
+    # A partial printed by ``{{ partial(...) }}`` straight into an output (not inside a macro, a
+    # ``set`` block, a filter block or any other capture) is a slot: its text lands in the output's
+    # bytes unchanged and nothing else in the output depends on it, so a later build whose only
+    # changed keys were read inside slots can put the new partial texts into the old output's bytes
+    # instead of rendering the whole output again (build.py, splicing). Two guards make "straight
+    # into" exact: the compiler marks only direct calls with plain arguments (nothing binds the
+    # value), and slot() wraps the text in a fresh _SlotText that render_output() must find among
+    # the output's own top-level events (a block or include printed in place yields its events
+    # through; any capture joins them into a new string, losing the type). A slot that is not found
+    # there counts as read by the output itself.
+
+    def pre_slot(self) -> None:
+        self.slot_pending = len(TRACKER.stack)
+        self.slot_last = None
+
+    def slot(self, value: Any) -> Any:
+        last, self.slot_last = self.slot_last, None
+        self.slot_pending = -1
+        if last is None:
+            return self.env.markup(value)
+        out, fid, deps, ids = last
+        if value is not out:
+            TRACKER.merge(deps, ids)
+            return self.env.markup(value)
+        text = _SlotText(out)
+        TRACKER.stack[-1].slots.append((text, fid, deps, ids))  # type: ignore[union-attr]
+        return text
+
+    def render_output(self, name: str, ctx: dict[str, Any]) -> tuple[str, list[tuple[int, int, Any]]]:
+        """Render an output's template under the open recording (which must have ``slots``): the
+        text, and (start, end, slot) in characters for every slot printed straight into it. The
+        reads of slots not found there are merged into the recording. Raises as :meth:`render`."""
+        rec = TRACKER.stack[-1]
+        try:
+            tpl = self.env.get_template(name)
+            try:
+                events = list(tpl.root_render_func(tpl.new_context(ctx)))
+            except Exception:
+                self.env.handle_exception()  # as Template.render: tracebacks name template lines
+        except Exception as e:
+            raise self._error(e, name) from None
+        text = "".join(events)
+        found: list[tuple[int, int, Any]] = []
+        slots = rec.slots
+        if slots:
+            at, pos = 0, 0
+            for s in slots:
+                i = _index_of(events, s[0], at)
+                if i < 0:
+                    TRACKER.merge(s[2], s[3])  # captured: the output's own read
+                    continue
+                pos += sum(map(len, events[at:i]))
+                found.append((pos, pos + len(s[0]), s))
+                at = i
+        return text, found
 
     def partial_each(self, name: str, items: Any, sep: str = "") -> Markup:
         """``partial_each("item.xml", pages, sep)``: ``sep`` then ``partial(name, p)`` for every ``p``
@@ -323,6 +451,35 @@ def _path_of(base_url: str) -> str:
     if "://" in url:
         url = "/" + url.split("://", 1)[1].partition("/")[2]
     return "/" + url.strip("/") if url.strip("/") else ""
+
+
+class _SlotText(Markup):
+    """A slot's text as one output event (see Templates.slot); compared by identity."""
+
+    __slots__ = ()
+
+
+def _index_of(events: list[str], obj: str, start: int) -> int:
+    # list.index compares by identity first, then by value: an equal earlier string is skipped.
+    while True:
+        try:
+            i = events.index(obj, start)
+        except ValueError:
+            return -1
+        if events[i] is obj:
+            return i
+        start = i + 1
+
+
+def _slot_arg(v: Any) -> bool:
+    """Whether a later build can name a partial's argument again from its fragment id (see
+    OutputRenderer.slot_context): a plain value, the site, or a page."""
+    if v is None or type(v) in (str, int, float, bool):
+        return True
+    if type(v) is Tracked:
+        k = v._key
+        return k == ("site",) or (len(k) == 2 and k[0] == "p")
+    return False
 
 
 def _ctx_key(v: Any) -> Any:

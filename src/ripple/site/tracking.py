@@ -164,7 +164,7 @@ def digest_bytes(data: bytes) -> bytes:
 class Recorder:
     """Collects ``key -> digest`` for one render (an output, a partial, a page's content)."""
 
-    __slots__ = ("deps", "flags", "ids")
+    __slots__ = ("deps", "flags", "ids", "slots")
 
     def __init__(self, ids: bool = True) -> None:
         self.deps: dict[Key, bytes] = {}
@@ -172,6 +172,9 @@ class Recorder:
         #: ids of stored keys read through a cached fragment (see fragments.py); None for a
         #: recording that can only hold keys (rendered markdown, whose cache stores keys)
         self.ids: set[int] | None = set() if ids else None
+        #: an output's recording only: the partials it printed as slots (see Templates.slot), whose
+        #: reads are kept apart from the output's own until the render shows where they went
+        self.slots: list[Any] | None = None
 
 
 class Tracker:

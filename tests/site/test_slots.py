@@ -1,0 +1,127 @@
+"""Slots: a partial printed straight into an output by ``{{ partial(...) }}`` is spliced into the
+output's old bytes when only keys read inside it changed. Each splice must give the bytes a clean
+build gives; a partial whose text the template captures, filters, measures or tests must never be
+spliced; a hand-edited or deleted output, or a slot whose page is gone, is rendered instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import site_edits as E
+from site_helpers import NOW, built_copy, oracle, synth_site, write
+
+from ripple.site import build
+
+N = 40
+
+
+@pytest.fixture(scope="module")
+def site_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth_site(tmp_path_factory, "slots", N)
+
+
+@pytest.fixture
+def built(site_src: Path, tmp_path: Path) -> tuple[Path, Path]:
+    return built_copy(site_src, tmp_path)
+
+
+def test_a_sidebar_edit_splices_every_page_and_matches_a_clean_build(built, tmp_path) -> None:
+    src, out = built
+    E.edit_layout(src, "partials/sidebar.html", "s1")
+    res = build(src, out, now=NOW)
+    assert res.rendered > N  # every HTML page shows the sidebar
+    assert res.spliced == res.rendered  # and nothing else of them changed
+    oracle(src, out, tmp_path)
+    assert "s1" in (out / "index.html").read_text()
+
+
+def test_retitling_a_recent_post_splices_all_but_the_pages_showing_it_themselves(built, tmp_path) -> None:
+    src, out = built
+    newest = E.posts(src)[-1]
+    E.retitle(newest, "A retitled newest post")
+    res = build(src, out, now=NOW)
+    assert 0 < res.spliced < res.rendered  # its own page, lists and feeds print the title outside the sidebar
+    oracle(src, out, tmp_path)
+
+
+def test_adding_a_newest_post_then_a_data_edit_read_in_a_block_splice(built, tmp_path) -> None:
+    src, out = built
+    E.add_post(src, "slot-newest", "2026-11-27T11:00:00Z")
+    res = build(src, out, now=NOW)
+    assert res.spliced > 0
+    oracle(src, out, tmp_path)
+    # notes/single.html prints partial("author.html") inside its block, which baseof prints in place
+    E.edit_data(src, True, "Grace Slot")
+    res = build(src, out, now=NOW)
+    assert res.spliced == res.rendered > 0
+    oracle(src, out, tmp_path)
+
+
+def test_a_hand_edited_or_deleted_output_is_rendered_not_spliced(built, tmp_path) -> None:
+    src, out = built
+    page = next(p for p in sorted(out.rglob("index.html")) if "posts/" in p.as_posix())
+    page.write_text(page.read_text().replace("<aside>", "<aside class=tampered>"))
+    (out / "index.html").unlink()
+    E.edit_layout(src, "partials/sidebar.html", "s2")
+    res = build(src, out, now=NOW)
+    assert res.spliced == res.rendered - 2
+    oracle(src, out, tmp_path)
+
+
+def _site(root: Path, single: str) -> Path:
+    src = root / "src"
+    write(
+        src,
+        {
+            "config.toml": 'title = "Slots"\nbaseURL = "https://example.org/"\n',
+            "content/posts/a.md": "---\ntitle: Ünïcode A\ndate: 2026-01-01\n---\nBody a, ünïcode.\n",
+            "content/posts/b.md": "---\ntitle: B\ndate: 2026-01-02\n---\nBody b.\n",
+            "data/who.yaml": "name: Ada\n",
+            "layouts/_default/single.html": single,
+            "layouts/_default/list.html": "{{ page.title }}",
+            "layouts/partials/who.html": "<b>{{ site.data.who.name }}</b>",
+            "layouts/partials/byline.html": "<i>{{ page.title }} by {{ site.data.who.name }}</i>",
+        },
+    )
+    return src
+
+
+# Templates that use a partial's text in ways a splice could not reproduce: every edit of the
+# partial must render the page again. The partial's text changes length below (Ada -> Grace Hopper).
+CAPTURED = {
+    "set": '{% set s = partial("who.html") %}[{{ s }}]',
+    "filter": '{{ partial("who.html") | upper }}',
+    "filter block": '{% filter upper %}{{ partial("who.html") }}{% endfilter %}',
+    "macro": '{% macro m() %}{{ partial("who.html") }}{% endmacro %}{{ m() | length }}{{ m() }}',
+    "test": '{% if partial("who.html") | length > 10 %}long{% endif %}{{ partial("who.html") }}',
+    "set block": '{% set x %}{{ partial("who.html") }}{% endset %}{{ x | length }}{{ x }}',
+    "call block": '{% macro w() %}<{{ caller() }}>{% endmacro %}{% call w() %}{{ partial("who.html") }}{% endcall %}',
+    "block capture": '{% block b %}{{ partial("who.html") }}{% endblock %}|{{ self.b() | length }}',
+    "include in set": '{% set x %}{% include "partials/who.html" %}{{ partial("who.html") }}{% endset %}{{ x|e }}',
+    "computed argument": '{{ partial("who" ~ ".html") }}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CAPTURED))
+def test_a_captured_or_filtered_partial_is_never_spliced(tmp_path, name) -> None:
+    src = _site(tmp_path, CAPTURED[name])
+    out = tmp_path / "out"
+    build(src, out, now=NOW)
+    write(src, {"data/who.yaml": "name: Grace Hopper\n"})
+    res = build(src, out, now=NOW)
+    assert res.rendered == 2 and res.spliced == 0
+    oracle(src, out, tmp_path)
+
+
+def test_slots_after_non_ascii_text_and_with_a_page_argument_splice_byte_exact(tmp_path) -> None:
+    single = '<h1>{{ page.title }}</h1>{{ partial("byline.html", page) }} ü {{ partial("who.html") }}{{ page.content }}'
+    src = _site(tmp_path, single)
+    out = tmp_path / "out"
+    build(src, out, now=NOW)
+    for name in ("Grace Hopper", "Ŧ", "Ada"):
+        write(src, {"data/who.yaml": f"name: {name}\n"})
+        res = build(src, out, now=NOW)
+        assert res.rendered == res.spliced == 2
+        oracle(src, out, tmp_path)
+        assert f"by {name}" in (out / "posts/a/index.html").read_text()
