@@ -274,11 +274,12 @@ def run_size(n: int, work: Path, runs: int, with_hugo: bool = True, only: set[st
                 "warm_s": wb["wall"],
                 "warm_cpu_s": wb["cpu"],
                 "warm_written": wb["written"],
+                "warm_spliced": wb.get("spliced", 0),
             }
         )
         print(
             f"  {n} {eid}: ripple {w:.2f}s cpu {cpu:.2f}s ({written} written, {deleted} deleted), "
-            f"warm {wb['wall']:.3f}s, hugo {hw_e:.2f}s",
+            f"warm {wb['wall']:.3f}s ({wb.get('spliced', 0)} spliced), hugo {hw_e:.2f}s",
             flush=True,
         )
     res["edits"] = rows

@@ -5,8 +5,8 @@ watcher or the platform's warm worker keeps it. Not a benchmark on its own.
 
 Reads one request per line on stdin, an ISO time (``2026-11-27T12:00:00+00:00``), builds with
 that ``now`` and no hint of what changed (every file is scanned, as a cold build does), and answers
-with one JSON line: ``{"wall": s, "cpu": s, "written": n, "deleted": n, "full": bool}``, timed inside
-this process (the request's round trip is not included). An empty line or EOF ends it.
+with one JSON line: ``{"wall": s, "cpu": s, "written": n, "deleted": n, "spliced": n, "full": bool}``,
+timed inside this process (the request's round trip is not included). An empty line or EOF ends it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,14 @@ def main() -> None:
             c0, t0 = time.process_time(), time.perf_counter()
             r = b.build(now=now)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            answer = {"wall": wall, "cpu": cpu, "written": len(r.written), "deleted": len(r.deleted), "full": r.full}
+            answer = {
+                "wall": wall,
+                "cpu": cpu,
+                "written": len(r.written),
+                "deleted": len(r.deleted),
+                "spliced": r.spliced,
+                "full": r.full,
+            }
             print(json.dumps(answer), flush=True)
 
 
