@@ -228,24 +228,21 @@ def slots_of(
     text: str, found: list[tuple[int, int, Any]], own: dict[Key, bytes], own_ids: set[int]
 ) -> tuple[dict[Key, bytes], set[int], Slots]:
     """All the keys and ids an output read (its own and its slots'), and its :data:`Slots`, from
-    the slots :meth:`Templates.render_output` found at character offsets of ``text``."""
-    deps = dict(own)
-    ids = set(own_ids)
+    the slots :meth:`Templates.render_output` found at character offsets of ``text``. ``own``
+    becomes the first of them (updated in place: it is the output's finished recording)."""
     slot_ids: set[int] = set()
     only: list[Key] = []
     ascii_ = text.isascii()
     offsets: list[tuple[int, int, str]] = []
     for start, end, (_, fid, sdeps, sids) in found:
-        for k, d in sdeps.items():
-            if k not in own and k not in deps:
-                only.append(k)
-            deps[k] = d
+        # Not among the output's own keys nor an earlier slot's (both in ``own`` by now).
+        only.extend([k for k in sdeps if k not in own])
+        own.update(sdeps)
         slot_ids.update(sids)
         if not ascii_:  # bytes, not characters, in the file
             start, end = len(text[:start].encode()), len(text[:end].encode())
         offsets.append((start, end, fid))
-    ids |= slot_ids
-    return deps, ids, (offsets, only, slot_ids - own_ids, own_ids)
+    return own, own_ids | slot_ids, (offsets, only, slot_ids - own_ids, own_ids)
 
 
 class _FlagProxy:
