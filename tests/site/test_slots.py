@@ -5,6 +5,7 @@ spliced; a hand-edited or deleted output, or a slot whose page is gone, is rende
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,28 @@ def test_slots_after_non_ascii_text_and_with_a_page_argument_splice_byte_exact(t
         assert res.rendered == res.spliced == 2
         oracle(src, out, tmp_path)
         assert f"by {name}" in (out / "posts/a/index.html").read_text()
+
+
+def test_a_damaged_slots_column_renders_the_outputs_instead(built, tmp_path) -> None:
+    src, out = built
+    # Every id counted as read only in slots, so that the sidebar edit takes these rows to a splice,
+    # and slot places that do not decode as places.
+    damage = [
+        ("[[0, 5, 7, 9]]", "index.html"),
+        ('[["a", 0, "x"]]', "notes/%"),
+        ('[[0, 99999999, "[]"]]', "posts/%"),
+    ]
+    db = sqlite3.connect(out / ".ripple" / "site.db", isolation_level=None)
+    try:
+        for where, paths in damage:
+            db.execute(
+                "UPDATE outputs SET slots = '[' || CAST(deps AS TEXT) || ', ' || ? || ']' "
+                "WHERE path LIKE ? AND slots != ''",
+                (where, paths),
+            )
+    finally:
+        db.close()
+    E.edit_layout(src, "partials/sidebar.html", "s3")
+    res = build(src, out, now=NOW)
+    assert res.rendered > res.spliced > 0  # the tags' and categories' pages still splice
+    oracle(src, out, tmp_path)

@@ -1041,8 +1041,8 @@ class _Build:
         slot's bytes replaced by its partial's text now (rendered once per build and argument, or
         taken from the stored fragments). Returns (bytes, keys read, ids read, slots) as a render
         does, or None when it must be rendered instead: the file is gone or not the bytes the state
-        recorded (edited by hand), a slot's argument no longer exists, or a partial fails (the
-        render then reports the error with its file and line)."""
+        recorded (edited by hand), a slot's argument no longer exists, the row's slots do not
+        decode, or a partial fails."""
         info = row.slot_info()
         try:
             with open(os.path.join(self.out, path), "rb") as f:
@@ -1058,28 +1058,30 @@ class _Build:
         offsets: list[tuple[int, int, str]] = []
         made: list[tuple[bytes, dict[Key, bytes], Any]] = []
         pos = size = 0
-        for start, end, fid in where:
-            got = memo.get(fid)
-            if got is None:
-                try:
+        # Any failure, a partial's error or a row that does not decode as it should, renders the
+        # output instead: the render reports a partial's error with its file and line.
+        try:
+            for start, end, fid in where:
+                got = memo.get(fid)
+                if got is None:
                     tname, ck = orjson.loads(fid)
                     ctx = r.slot_context(ck)
                     if ctx is None:
                         return None
                     text, sdeps, sids, _ = r.t.partial_parts(tname, ctx[0])
-                except Exception:
+                    got = memo[fid] = (str(text).encode(), sdeps, sids)
+                if not pos <= start <= end <= len(data):
                     return None
-                got = memo[fid] = (str(text).encode(), sdeps, sids)
-            if not pos <= start <= end <= len(data):
-                return None
-            b = got[0]
-            pieces.append(data[pos:start])
-            size += start - pos
-            offsets.append((size, size + len(b), fid))
-            pieces.append(b)
-            size += len(b)
-            pos = end
-            made.append(got)
+                b = got[0]
+                pieces.append(data[pos:start])
+                size += start - pos
+                offsets.append((size, size + len(b), fid))
+                pieces.append(b)
+                size += len(b)
+                pos = end
+                made.append(got)
+        except Exception:
+            return None
         pieces.append(data[pos:])
         if len(made) == 1:
             deps, slot_ids = made[0][1], set(made[0][2])
