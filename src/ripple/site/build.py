@@ -977,7 +977,7 @@ class _Build:
             got = self._splice(path, splice_rows[path], r) if path in splice_rows else None
             if got is not None:
                 data, deps, ids, slots = got
-                flags = set(row.flags.split(",")) if row.flags else set()
+                flags = _flags(row)
                 self.spliced += 1
             else:
                 data, deps, flags, ids, slots = r.render(prod)
@@ -1083,13 +1083,11 @@ class _Build:
         except Exception:
             return None
         pieces.append(data[pos:])
-        if len(made) == 1:
-            deps, slot_ids = made[0][1], set(made[0][2])
-        else:
-            deps, slot_ids = {}, set()
-            for _, sdeps, sids in made:
-                deps.update(sdeps)
-                slot_ids.update(sids)
+        deps: dict[Key, bytes] = {}
+        slot_ids: set[int] = set()
+        for _, sdeps, sids in made:
+            deps.update(sdeps)
+            slot_ids.update(sids)
         return b"".join(pieces), deps, own_ids | slot_ids, (offsets, list(deps), slot_ids - own_ids, own_ids)
 
     def _dump_snapshot(self, stamp: bytes) -> int | bool | None:
@@ -1374,12 +1372,17 @@ class _LazyIds(dict):  # type: ignore[type-arg]
         return i if i is not None else default
 
 
+def _flags(row: Any) -> set[str]:
+    """A stored output row's flags (``paginate``, ...) as a set."""
+    return set(row.flags.split(",")) if row.flags else set()
+
+
 class _Kept:
     __slots__ = ("flags", "row")
 
     def __init__(self, row: Any) -> None:
         self.row = row
-        self.flags = set(row.flags.split(",")) if row.flags else set()
+        self.flags = _flags(row)
 
 
 @dataclass(slots=True)
