@@ -97,3 +97,13 @@ def edit_data(src: Path, key_read: bool, value: str) -> None:
 def edit_config_title(src: Path, title: str) -> None:
     """E10."""
     _sub(src / "hugo.toml", r'^title = ".*"$', f'title = "{title}"')
+
+
+def edit_config_param(src: Path, value: str) -> None:
+    """A site param a layout prints (``site.params.description``): the page model stays."""
+    _sub(src / "hugo.toml", r'^description = ".*"$', f'description = "{value}"')
+
+
+def edit_config_pager(src: Path, size: int) -> None:
+    """The pager size: every list's pages move, a new page model."""
+    _sub(src / "hugo.toml", r"^pagerSize = \d+$", f"pagerSize = {size}")

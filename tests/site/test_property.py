@@ -49,6 +49,8 @@ KINDS = [
     "data_read",
     "data_unread",
     "config",
+    "config_param",
+    "config_pager",
     "time",
     "add_layout",
     "remove_layout",
@@ -64,7 +66,8 @@ def apply(src: Path, kind: str, n: int, step: int, now):
     tag = f"s{step}n{n % 97}"
     if kind == "time":
         return now + timedelta(days=1 + n % 4)
-    if p is None and kind not in ("add_post", "partial", "layout", "data_read", "data_unread", "config"):
+    sitewide = ("add_post", "partial", "layout", "data_read", "data_unread", "config", "config_param", "config_pager")
+    if p is None and kind not in sitewide:
         kind = "add_post"
     if kind == "body_tail":
         E.edit_body_tail(p, tag)
@@ -98,6 +101,10 @@ def apply(src: Path, kind: str, n: int, step: int, now):
         E.edit_data(src, False, f"unread {tag}")
     elif kind == "config":
         E.edit_config_title(src, f"Blog {tag}")
+    elif kind == "config_param":
+        E.edit_config_param(src, f"About {tag}")
+    elif kind == "config_pager":
+        E.edit_config_pager(src, 2 + n % 9)
     elif kind == "add_layout":  # a more specific layout appears: pages that fell back must re-render
         (src / "layouts" / "posts").mkdir(exist_ok=True)
         (src / "layouts" / "posts" / "single.html").write_text(f"POSTS {tag} {{{{ page.title }}}}")

@@ -25,8 +25,17 @@ import orjson
 
 from ripple.site import content as _content  # noqa: F401 - registers the model's FIELDS
 from ripple.site import snapshot
-from ripple.site.config import find_config, load_config
-from ripple.site.content import _CACHED_FIELDS, CONTENT_EXTS, Page, Site, Source, build_site, derive_fields
+from ripple.site.config import find_config, load_config, model_view
+from ripple.site.content import (
+    _CACHED_FIELDS,
+    CONTENT_EXTS,
+    Page,
+    Site,
+    Source,
+    build_site,
+    derive_fields,
+    home_titles,
+)
 from ripple.site.errors import BuildError
 from ripple.site.fragments import Fragments, Row
 from ripple.site.fragments import row as fragment_row
@@ -46,6 +55,7 @@ from ripple.site.tracking import (
 from ripple.site.writer import OutputWriter
 
 if TYPE_CHECKING:
+    from ripple.site.config import SiteConfig
     from ripple.site.render import ContentCache, Producer, Slots
     from ripple.site.templates import Templates
 
@@ -436,9 +446,10 @@ class _Build:
         from ripple.site.templates import Templates
 
         stamp = b"" if full else (st.get_meta("model_stamp") or b"")
-        config, config_bytes = load_config(self.src)
-        config_digest = digest_bytes(config_bytes)
-        if self.previous_model is None and stamp and self._snapshot_may_apply(files, prev_files, config_digest):
+        config, _ = load_config(self.src)
+        # What the page model is built from: an edit of the site's title or params alone keeps it.
+        model_digest = digest(model_view(config))
+        if self.previous_model is None and stamp and self._snapshot_may_apply(files, prev_files, model_digest):
             # A new process: the last build's page model from its snapshot, if it is still the one
             # the state describes (see snapshot.py); _reuse then decides whether it applies.
             self.previous_model = _Model.load(st.path.parent / SNAPSHOT_FILE, stamp)
@@ -449,8 +460,8 @@ class _Build:
         content_paths = frozenset(
             p[len("content/") :] for p in files if p.startswith("content/") and p.endswith(CONTENT_EXTS)
         )
-        model_key = (config_digest, tuple(sorted(ov.items())), content_paths)
-        reused = None if full else self._reuse(model_key, data_sig, files)
+        model_key = (model_digest, tuple(sorted(ov.items())), content_paths)
+        reused = None if full else self._reuse(model_key, data_sig, files, config)
         if reused is not None:
             m, edited = reused
             site, sources = m.site, m.sources
@@ -462,7 +473,7 @@ class _Build:
                 self.src, files, (lambda p, h: None) if full else st.decoded, folder=st.path.parent
             )
             data = load_data(self.src, files)
-            site = build_site(config, sources, data, self.now, config_digest)
+            site = build_site(config, sources, data, self.now, model_digest)
             parse_cache, decoded = parse_rows(sources, parse_cache)
             # Neighbours (prev/next) only change when the order of published pages does.
             order_digest = digest([p.id for p in site.regular_pages])
@@ -554,7 +565,9 @@ class _Build:
         # own fields when its file did not change, neighbours when the order did not) are not loaded.
         changed_ids: dict[int, bytes] = {}
         if not full:
-            if st.get_meta("config") == config_digest:
+            if st.get_meta("model_config") == model_digest:
+                # The same model config, so page-local keys of untouched pages are as they were (a
+                # changed site title reaches the home page's, which is always checked).
                 touched = [
                     "page:" + p[len("content/") :]
                     for p in set(files) ^ set(prev_files)
@@ -622,7 +635,7 @@ class _Build:
                 bulk=bulk,
                 stamp=stamp,
                 env=env,
-                config_digest=config_digest,
+                model_digest=model_digest,
                 order_digest=order_digest,
                 list_digests=list_digests,
                 inputs=inputs,
@@ -665,7 +678,7 @@ class _Build:
         bulk: bool,
         stamp: bytes,
         env: bytes,
-        config_digest: bytes,
+        model_digest: bytes,
         order_digest: bytes,
         list_digests: dict[str, bytes],
         inputs: bytes,
@@ -753,7 +766,7 @@ class _Build:
             before_commit=lambda: self._waited(writer),
             meta={
                 "env": env,
-                "config": config_digest,
+                "model_config": model_digest,
                 "order": order_digest,
                 "lists": dumps(list_digests),
                 "inputs": inputs,
@@ -808,12 +821,12 @@ class _Build:
         nc = st.get_meta("next_change")
         return not nc or self.now < datetime.fromisoformat(nc.decode())
 
-    def _snapshot_may_apply(self, files: dict[str, FileInfo], prev: dict[str, Any], config_digest: bytes) -> bool:
+    def _snapshot_may_apply(self, files: dict[str, FileInfo], prev: dict[str, Any], model_digest: bytes) -> bool:
         """False when the snapshot surely cannot be reused (see :meth:`_reuse`), so a new process need
         not load it (~0.15 s at 10k pages): the config or the set of content files changed, or a
         changed file's front matter differs from its cached parse. Only a shortcut: True is always
         safe, since _reuse checks everything again against the loaded model."""
-        if self.state.get_meta("config") != config_digest:
+        if self.state.get_meta("model_config") != model_digest:
             return False
         moved = 0
         for path, fi in files.items():
@@ -834,13 +847,14 @@ class _Build:
         return all(p in files for p in prev if p.startswith("content/") and p.endswith(CONTENT_EXTS))
 
     def _reuse(
-        self, key: tuple[Any, ...], data_sig: tuple[Any, ...], files: dict[str, FileInfo]
+        self, key: tuple[Any, ...], data_sig: tuple[Any, ...], files: dict[str, FileInfo], config: SiteConfig
     ) -> tuple[_Model, dict[str, Source]] | None:
-        """The previous build's page model, if this build's would be equal to it: same config and set
-        of content files, only bodies edited (front matter equal, or changed in title-like keys
-        only, see :func:`_patchable`), and no publish or expiry date passed since. Edits are found
-        against the file versions the model reflects (``m.hashes``), which for a snapshot can be
-        older than the last build. Data files only feed ``site.data``, so a data edit swaps that in. Returns it
+        """The previous build's page model, if this build's would be equal to it: same config (but
+        for its presentation fields, swapped in here, see config.model_view) and set of content
+        files, only bodies edited (front matter equal, or changed in title-like keys only, see
+        :func:`_patchable`), and no publish or expiry date passed since. Edits are found against
+        the file versions the model reflects (``m.hashes``), which for a snapshot can be older than
+        the last build. Data files only feed ``site.data``, so a data edit swaps that in. Returns it
         with the edited files' new parses (already swapped into the model's pages), or None: build
         the model anew."""
         m = self.previous_model
@@ -848,6 +862,12 @@ class _Build:
             return None
         if m.site.next_change is not None and self.now >= m.site.next_change:
             return None
+        if m.site.config != config:  # in presentation fields only (the key holds the rest)
+            home = m.site.home
+            if m.site.lazy is not None:
+                m.site.lazy.load_page(home)
+            if home_titles(home, config) != (home.title, home.link_title):
+                return None  # the home page's title comes from the site's: it sorts, and names menu entries
         edited: dict[str, Source] = {}
         patched: dict[str, Page] = {}
         for rel in m.sources:
@@ -882,6 +902,7 @@ class _Build:
             m.site.data = load_data(self.src, files)
             m.data_sig = data_sig
         m.site.now = self.now
+        m.site.config = config
         return m, edited
 
     def _outputs(

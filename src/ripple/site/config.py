@@ -6,7 +6,7 @@ rather than ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, tzinfo
 from functools import cached_property
 from pathlib import Path
@@ -90,6 +90,23 @@ class SiteConfig:
             scheme, rest = url.split("://", 1)
             return scheme + "://" + rest.partition("/")[0]
         return ""
+
+
+#: Fields only templates read (``site.title``, ``site.params``, ...), never the page model: an edit of
+#: them alone keeps the model and re-checks only what templates read (the home page's title falls
+#: back to the site's, see content.home_titles).
+PRESENTATION_FIELDS = frozenset({"title", "language_code", "copyright", "params"})
+
+
+def model_view(cfg: SiteConfig) -> list[Any]:
+    """The config as the page model depends on it: every field but :data:`PRESENTATION_FIELDS`, as
+    plain values to digest."""
+    out: list[Any] = []
+    for f in fields(cfg):
+        if f.name not in PRESENTATION_FIELDS:
+            v = getattr(cfg, f.name)
+            out.append((f.name, str(v) if isinstance(v, tzinfo) else v))
+    return out
 
 
 def find_config(src: Path) -> Path | None:

@@ -387,6 +387,14 @@ def derive_fields(p: Page, src: Source, cfg: SiteConfig, config_key: bytes) -> N
     src.dirty = True
 
 
+def home_titles(home: Page, cfg: SiteConfig) -> tuple[str, str]:
+    """The home page's title and link title: its front matter's (checked by _fill_from_fm), else the
+    site's title, as Hugo does."""
+    own, link = home.fm.get("title"), home.fm.get("linktitle")
+    title = ("" if own is None else str(own)) or cfg.title
+    return title, ("" if link is None else str(link)) or title
+
+
 def build_site(
     config: SiteConfig, sources: dict[str, Source], data: dict[str, Any], now: datetime, config_key: bytes = b""
 ) -> Site:
@@ -438,8 +446,7 @@ def build_site(
     home = Page(site, "home", "home", "", branch_meta.get(""))
     if home.source:
         _fill_from_fm(home, home.source, cfg)
-    home.title = home.title or cfg.title
-    home.link_title = home.link_title or home.title
+    home.title, home.link_title = home_titles(home, cfg)
     home.type = "home"
     home.out_path = "/"
     site.home = home
