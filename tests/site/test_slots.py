@@ -12,7 +12,7 @@ import pytest
 import site_edits as E
 from site_helpers import NOW, built_copy, oracle, synth_site, write
 
-from ripple.site import build
+from ripple.site import BuildError, build
 
 N = 40
 
@@ -151,3 +151,73 @@ def test_a_damaged_slots_column_renders_the_outputs_instead(built, tmp_path) -> 
     res = build(src, out, now=NOW)
     assert res.rendered > res.spliced > 0  # the tags' and categories' pages still splice
     oracle(src, out, tmp_path)
+
+
+# --- value slots: ``{{ site.<path> }}`` printed straight into an output ---------------------------------
+
+
+def test_a_config_title_edit_splices_the_pages_that_print_it(built, tmp_path) -> None:
+    src, out = built
+    E.edit_config_title(src, "A Much Longer Renamed Blog")
+    res = build(src, out, now=NOW)
+    assert res.model == "reused"
+    assert res.spliced > N  # every HTML page: the <title> in baseof and the header partial
+    oracle(src, out, tmp_path)
+    page = (out / "posts" / E.posts(src)[0].stem / "index.html").read_text()
+    assert "- A Much Longer Renamed Blog</title>" in page
+
+
+def _config(src: Path, title: str, motto: str = "") -> None:
+    text = f'title = "{title}"\nbaseURL = "https://example.org/"\n[params]\nmotto = "{motto}"\n'
+    write(src, {"config.toml": text})
+
+
+# Templates that read the site's title other than by printing it in place: a title edit must
+# render them again, and they print what a clean build prints.
+VALUE_CAPTURED = {
+    "set": "{% set t = site.title %}[{{ t }}]",
+    "filter": "{{ site.title | upper }}",
+    "concatenated": '{{ site.title ~ "!" }}',
+    "set block": "{% set x %}{{ site.title }}{% endset %}{{ x | length }}{{ x }}",
+    "test": "{% if site.title | length > 9 %}long{% endif %}{{ site.title }}",
+    "macro": "{% macro m() %}{{ site.title }}{% endmacro %}{{ m() | length }}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_CAPTURED))
+def test_a_captured_or_filtered_site_value_is_never_spliced(tmp_path, name) -> None:
+    src = _site(tmp_path, VALUE_CAPTURED[name])
+    write(src, {"content/_index.md": "---\ntitle: Home\n---\n"})  # its title is its own
+    out = tmp_path / "out"
+    build(src, out, now=NOW)
+    _config(src, "Slots Renamed")
+    res = build(src, out, now=NOW)
+    assert res.spliced == 0 and {"posts/a/index.html", "posts/b/index.html"} <= set(res.written)
+    oracle(src, out, tmp_path)
+
+
+def test_site_values_splice_byte_exact_and_a_shadowed_site_is_not_the_site(tmp_path) -> None:
+    single = (
+        "<t>{{ site.title }}</t> ü {{ site.params.motto }}|{{ site['title'] }}"
+        "{% for site in [page] %}<h1>{{ site.title }}</h1>{% endfor %}"
+    )
+    src = _site(tmp_path, single)
+    write(src, {"content/_index.md": "---\ntitle: Home\n---\n"})
+    _config(src, "Slots", "<Slots>")
+    out = tmp_path / "out"
+    build(src, out, now=NOW)
+    for title in ("Grace & Hopper", "Ŧ", "", "Ada"):
+        _config(src, title, f"<{title}>")
+        res = build(src, out, now=NOW)
+        oracle(src, out, tmp_path)
+        a = (out / "posts/a/index.html").read_text()
+        assert "<h1>Ünïcode A</h1>" in a  # ``site`` bound to the page there
+        assert res.spliced == 2
+        assert f"<t>{title.replace('&', '&amp;')}</t>" in a and "&lt;" in a
+
+
+def test_an_error_in_a_site_value_names_the_layout_and_line(tmp_path) -> None:
+    src = _site(tmp_path, "ok\n{{ site.params.missing.deeper }}")
+    with pytest.raises(BuildError) as e:
+        build(src, tmp_path / "out", now=NOW)
+    assert e.value.file == "layouts/_default/single.html" and e.value.line == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -32,6 +33,8 @@ class _Loader(jinja2.BaseLoader):
         self.display = display
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        if template.startswith(VALUE):  # a value slot's template, see Templates.value_slot
+            return "{% autoescape true %}{{ " + template[1:] + " }}{% endautoescape %}", template, lambda: True
         path = self.files.get(template)
         if path is None:
             raise jinja2.TemplateNotFound(template)
@@ -80,31 +83,46 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
 
 #: what _CodeGenerator writes, in the bytecode cache's keys: code compiled by another generator
 #: (an older ripple's) is compiled again, never run
-_CODE = "m2-"
+_CODE = "m3-"
 
 
 class _CodeGenerator(CodeGenerator):
     """Jinja's code, except that an autoescaped ``{{ x }}`` calls ``environment.markup(x)`` instead of
     ``escape(x)``: the same text, but a value that is Markup already (rendered markdown, a partial,
     kilobytes each, ~15% of the values a page prints) is passed on instead of copied into a new one;
-    and ``{{ partial(...) }}`` printed straight into the template's output becomes a slot (see
-    Templates.slot)."""
+    and ``{{ partial(...) }}`` or ``{{ site.<path> }}`` printed straight into the template's output
+    becomes a slot (see Templates.slot and Templates.value_slot)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: the output expressions compiled as slots, by id, until their closing is written
         self._slot_nodes: set[int] = set()
+        #: the same for value slots
+        self._value_nodes: set[int] = set()
 
     def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
         if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
             super()._output_child_pre(node, frame, finalize)
             return
-        if finalize.src is None and frame.buffer is None and _slot_call(node):
-            # ``{{ partial(...) }}`` printed straight into the output: a slot, see Templates.slot.
-            # The tuple evaluates pre_slot() before the call, and nothing else can run in between
-            # but the call's plain arguments.
+        direct = finalize.src is None and frame.buffer is None  # printed straight into the output
+        if direct and _slot_call(node):
+            # ``{{ partial(...) }}``: a slot, see Templates.slot. The tuple evaluates pre_slot()
+            # before the call, and nothing else can run in between but the call's plain arguments.
             self.write("environment.slot((environment.pre_slot(), ")
             self._slot_nodes.add(id(node))  # decided here: visiting the call can fold its arguments
+            return
+        src = _site_value(node) if direct and not (self.name or "").startswith(VALUE) else None
+        if src is not None:
+            # ``{{ site.title }}``: a slot when ``site`` is the site there (not a name the template
+            # bound), see Templates.value_slot; else, or when its text is empty (falsy), the
+            # expression is evaluated in place.
+            root = node
+            while not isinstance(root, nodes.Name):
+                root = root.node
+            self.write(f"environment.slot((environment.pre_slot(), environment.value_slot({VALUE + src!r}, ")
+            self.visit(root, frame)
+            self.write(") or (")
+            self._value_nodes.add(id(node))
             return
         self.write("environment.markup(")
         if finalize.src is not None:
@@ -114,6 +132,10 @@ class _CodeGenerator(CodeGenerator):
         if id(node) in self._slot_nodes:
             self._slot_nodes.discard(id(node))
             self.write(")[1])")
+            return
+        if id(node) in self._value_nodes:
+            self._value_nodes.discard(id(node))
+            self.write("))[1])")
             return
         super()._output_child_post(node, frame, finalize)
 
@@ -130,6 +152,28 @@ def _slot_call(node: Any) -> bool:
         and all(_plain_expr(a) for a in node.args)
         and all(_plain_expr(k.value) for k in node.kwargs)
     )
+
+
+#: names of value slots' templates start with this (see Templates.value_slot)
+VALUE = "="
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _site_value(node: Any) -> str | None:
+    """The Jinja source of an output expression that is an attribute path from ``site``
+    (``site.title``, ``site.params["x"]``), or None."""
+    parts: list[str] = []
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            parts.append("." + node.attr)
+        elif isinstance(node.arg, nodes.Const) and type(node.arg.value) is str and _PLAIN_KEY.fullmatch(node.arg.value):
+            parts.append(f'["{node.arg.value}"]')
+        else:
+            return None
+        node = node.node
+    if not parts or not isinstance(node, nodes.Name) or node.name != "site":
+        return None
+    return "site" + "".join(reversed(parts))
 
 
 def _plain_expr(node: Any) -> bool:
@@ -211,6 +255,7 @@ class Templates:
         self.slot_last: tuple[Markup, str, dict[Key, bytes], Any] | None = None
         env.slot = self.slot  # type: ignore[attr-defined]
         env.pre_slot = self.pre_slot  # type: ignore[attr-defined]
+        env.value_slot = self.value_slot  # type: ignore[attr-defined]
         #: partials kept from earlier builds (set by the build when it has a state to keep them in)
         self.fragments: Fragments | None = None
         #: runs of list items kept assembled in a warm process (set by the build with fragments)
@@ -223,6 +268,8 @@ class Templates:
     # -- lookup ------------------------------------------------------------------------------------------
 
     def exists(self, name: str) -> bool:
+        if name.startswith(VALUE):
+            return True  # made from its name: nothing to record
         d = self.env.digests.get(name, MISSING_DIGEST)
         TRACKER.record_digest(("tpl", name), d)
         return name in self.files
@@ -344,6 +391,19 @@ class Templates:
         text = _SlotText(out)
         TRACKER.stack[-1].slots.append((text, fid, deps, ids))  # type: ignore[union-attr]
         return text
+
+    def value_slot(self, tname: str, root: Any) -> Markup | None:
+        """``{{ site.<path> }}`` printed straight into an output, as a slot: the text of the template
+        ``{{ site.<path> }}`` named ``tname`` (``=site.title``), rendered like a partial once per
+        build and kept as a fragment, so a later build can splice a new title into old outputs.
+        None when ``root`` (what ``site`` names there) is not the site or no output's recording is
+        open: the expression is then evaluated in place, as Jinja would. An error is reported at the
+        output template's line (the value's template is not a layout file)."""
+        if root is not self.site or TRACKER.stack[-1].slots is None:
+            return None
+        out, deps, ids, fid = self.partial_parts(tname, None)
+        self.slot_last = (out, fid, deps, ids)  # type: ignore[assignment]
+        return out
 
     def render_output(self, name: str, ctx: dict[str, Any]) -> tuple[str, list[tuple[int, int, Any]]]:
         """Render an output's template under the open recording (which must have ``slots``): the
