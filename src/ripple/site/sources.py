@@ -59,6 +59,7 @@ def scan(
     """
     files: dict[str, FileInfo] = {}
     base = os.fspath(src)
+    to_read: list[str] = []
     for d in DIRS:
         found: list[tuple[str, os.stat_result]] = []
         _walk(os.path.join(base, d), d + "/", found)
@@ -75,9 +76,51 @@ def scan(
             ):
                 files[path] = FileInfo(st.st_size, st.st_mtime_ns, prev[2])
             else:
-                with open(os.path.join(base, path), "rb") as f:
-                    files[path] = FileInfo(st.st_size, st.st_mtime_ns, digest_bytes(f.read()))
+                files[path] = FileInfo(st.st_size, st.st_mtime_ns, b"")
+                to_read.append(path)
+    for path, h in _hashes(base, to_read).items():
+        files[path].hash = h
     return files
+
+
+#: files to hash from which several threads read at once
+THREADED_READS = 512
+READ_THREADS = 4
+
+
+def _hashes(base: str, paths: list[str]) -> dict[str, bytes]:
+    """path -> digest of its bytes. Many files (a first build) are read from a few threads: with a
+    cold page cache each read waits on the disk, and a few reads in flight at once took ~0.57 s for
+    10k small files against ~0.73 s one at a time (more threads were slower). The threads are gone
+    when this returns (a build forks only without other threads)."""
+
+    def read(chunk: list[str], out: dict[str, bytes]) -> None:
+        for path in chunk:
+            with open(os.path.join(base, path), "rb") as f:
+                out[path] = digest_bytes(f.read())
+
+    out: dict[str, bytes] = {}
+    if len(paths) < THREADED_READS:
+        read(paths, out)
+        return out
+    import threading
+
+    errors: list[BaseException] = []
+
+    def work(chunk: list[str]) -> None:
+        try:
+            read(chunk, out)
+        except BaseException as e:  # raised in the caller, as one reader would
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(paths[i::READ_THREADS],)) for i in range(READ_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return out
 
 
 def read_source(src: Path, rel: str, known: tuple[str, dict[str, Any]] | None = None) -> Source:

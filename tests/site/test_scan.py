@@ -1,0 +1,45 @@
+"""The source scan: every file under the source folders with its size, mtime and content hash,
+read from several threads when there are many (a first build), with the same result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from site_helpers import write
+
+from ripple.site import sources
+
+
+def _tree(root: Path, n: int) -> None:
+    write(root, {f"content/posts/p{i:03d}.md": f"---\ntitle: P{i}\n---\nbody {i}\n" for i in range(n)})
+    write(root, {"layouts/_default/single.html": "{{ page.title }}", "static/a.txt": "a"})
+
+
+def test_threaded_reads_hash_every_file_as_one_reader_does(tmp_path: Path, monkeypatch) -> None:
+    _tree(tmp_path, 60)
+    one = sources.scan(tmp_path, {}, None, False)
+    monkeypatch.setattr(sources, "THREADED_READS", 2)  # 62 files: four threads
+    many = sources.scan(tmp_path, {}, None, False)
+    assert list(many) == list(one) and len(one) == 62  # the same paths in the same order
+    assert {p: f.hash for p, f in many.items()} == {p: f.hash for p, f in one.items()}
+    assert len({f.hash for f in many.values()}) == 62  # every file's own hash, none left empty
+    # A file that changed since: only it is read again, by size and mtime.
+    (tmp_path / "content/posts/p007.md").write_text("---\ntitle: changed\n---\n")
+    again = sources.scan(tmp_path, {p: (f.size, f.mtime, f.hash) for p, f in many.items()}, None, False)
+    assert [p for p in again if again[p].hash != many[p].hash] == ["content/posts/p007.md"]
+
+
+def test_a_read_failing_in_a_reader_thread_raises_in_the_caller(tmp_path: Path, monkeypatch) -> None:
+    _tree(tmp_path, 20)
+    real = sources.digest_bytes
+
+    def digest(data: bytes) -> bytes:
+        if b"body 13" in data:
+            raise OSError("cannot read p013")
+        return real(data)
+
+    monkeypatch.setattr(sources, "digest_bytes", digest)
+    monkeypatch.setattr(sources, "THREADED_READS", 2)
+    with pytest.raises(OSError, match="p013"):
+        sources.scan(tmp_path, {}, None, False)
