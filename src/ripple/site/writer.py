@@ -24,8 +24,11 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Container
+from collections.abc import Callable, Container
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: below this many new files a fork (~20-50 ms with a 10k-page model in memory, and copy-on-write
 #: faults while both processes run) does not pay
@@ -58,21 +61,29 @@ def write_all(out: Path, files: dict[str, bytes], existing: Container[str] = ())
         _write(root, files, paths)
         return
     _write(root, files, [p for p in paths if p not in existing])
-    chunks = iter([again[i : i + REWRITE_CHUNK] for i in range(0, len(again), REWRITE_CHUNK)])
-    errors: list[OSError] = []
+    chunks = [again[i : i + REWRITE_CHUNK] for i in range(0, len(again), REWRITE_CHUNK)]
+    in_threads(REWRITE_THREADS, chunks, lambda chunk: _write(root, files, chunk), "ripple-site-write")
 
-    def work() -> None:
+
+def in_threads(n: int, chunks: list[T], work: Callable[[T], None], name: str) -> None:
+    """Call ``work`` on every chunk from ``n`` threads, each taking the next chunk left, and wait
+    for them. After an exception no thread takes another chunk; the first one raised is raised
+    here. The threads are gone when this returns."""
+    todo = iter(chunks)
+    errors: list[BaseException] = []
+
+    def run() -> None:
         # A list iterator's next() is atomic under the GIL: each chunk goes to one thread.
-        for chunk in chunks:
+        for chunk in todo:
             if errors:
                 return
             try:
-                _write(root, files, chunk)
-            except OSError as e:
+                work(chunk)
+            except BaseException as e:
                 errors.append(e)
                 return
 
-    threads = [threading.Thread(target=work, name=f"ripple-site-write-{i}") for i in range(REWRITE_THREADS)]
+    threads = [threading.Thread(target=run, name=f"{name}-{i}") for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
