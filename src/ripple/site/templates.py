@@ -34,7 +34,8 @@ class _Loader(jinja2.BaseLoader):
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         if template.startswith(VALUE):  # a value slot's template, see Templates.value_slot
-            return "{% autoescape true %}{{ " + template[1:] + " }}{% endautoescape %}", template, lambda: True
+            source = "{% autoescape true %}{{ " + template[len(VALUE) :] + " }}{% endautoescape %}"
+            return source, template, lambda: True
         path = self.files.get(template)
         if path is None:
             raise jinja2.TemplateNotFound(template)
@@ -83,7 +84,7 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
 
 #: what _CodeGenerator writes, in the bytecode cache's keys: code compiled by another generator
 #: (an older ripple's) is compiled again, never run
-_CODE = "m3-"
+_CODE = "m4-"
 
 
 class _CodeGenerator(CodeGenerator):
@@ -154,8 +155,9 @@ def _slot_call(node: Any) -> bool:
     )
 
 
-#: names of value slots' templates start with this (see Templates.value_slot)
-VALUE = "="
+#: names of value slots' templates start with this (see Templates.value_slot): no layout's name
+#: does (they are paths relative to layouts/), so no lookup can reach one
+VALUE = "/="
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -394,12 +396,13 @@ class Templates:
 
     def value_slot(self, tname: str, root: Any) -> Markup | None:
         """``{{ site.<path> }}`` printed straight into an output, as a slot: the text of the template
-        ``{{ site.<path> }}`` named ``tname`` (``=site.title``), rendered like a partial once per
+        ``{{ site.<path> }}`` named ``tname`` (``/=site.title``), rendered like a partial once per
         build and kept as a fragment, so a later build can splice a new title into old outputs.
         None when ``root`` (what ``site`` names there) is not the site or no output's recording is
         open: the expression is then evaluated in place, as Jinja would. An error is reported at the
         output template's line (the value's template is not a layout file)."""
-        if root is not self.site or TRACKER.stack[-1].slots is None:
+        stack = TRACKER.stack
+        if root is not self.site or not stack or stack[-1].slots is None:
             return None
         out, deps, ids, fid = self.partial_parts(tname, None)
         self.slot_last = (out, fid, deps, ids)  # type: ignore[assignment]
