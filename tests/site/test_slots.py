@@ -5,14 +5,16 @@ spliced; a hand-edited or deleted output, or a slot whose page is gone, is rende
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 import site_edits as E
 from site_helpers import NOW, built_copy, oracle, synth_site, write
 
-from ripple.site import BuildError, build
+from ripple.site import BuildError, build, parallel
 
 N = 40
 
@@ -151,6 +153,57 @@ def test_a_damaged_slots_column_renders_the_outputs_instead(built, tmp_path) -> 
     res = build(src, out, now=NOW)
     assert res.rendered > res.spliced > 0  # the tags' and categories' pages still splice
     oracle(src, out, tmp_path)
+
+
+def _rows(out: Path) -> list[tuple[str, bytes, str]]:
+    db = sqlite3.connect(out / ".ripple" / "site.db")
+    try:
+        return db.execute("SELECT path, deps, slots FROM outputs ORDER BY path").fetchall()
+    finally:
+        db.close()
+
+
+@pytest.mark.skipif(not parallel.available(), reason="needs fork, 2 CPUs and a single thread")
+def test_splices_that_read_the_same_keys_keep_their_rows_ids(built, tmp_path, monkeypatch) -> None:
+    # In a split render, a splice whose slots read the keys they read before keeps the row's ids
+    # instead of mapping them again: the rows must be the ones the full mapping writes.
+    src, out = built
+    twin = tmp_path / "twin"
+    shutil.copytree(tmp_path / "src", twin / "src")
+    shutil.copytree(out, twin / "out")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    builds = sys.modules["ripple.site.build"]
+    same: list[bool] = []
+    splice = builds._Build._splice
+
+    def spy(self, path, row, r):
+        got = splice(self, path, row, r)
+        if got is not None:
+            same.append(got[4])
+        return got
+
+    monkeypatch.setattr(builds._Build, "_splice", spy)
+    for step, edit in enumerate(
+        [
+            lambda s: E.edit_layout(s, "partials/sidebar.html", "same1"),
+            lambda s: E.retitle(E.posts(s)[-1], "Same keys, new title"),
+            lambda s: E.edit_config_title(s, "Same Blog"),
+            lambda s: E.edit_body_head(E.posts(s)[3], "own"),  # an own read after the kept rows
+            # An old post becomes the newest: the sidebars list it, so their slots read other keys.
+            lambda s: E.redate(E.posts(s)[5], "2026-11-27T11:30:00Z"),
+            lambda s: E.edit_layout(s, "partials/sidebar.html", "same2"),
+        ]
+    ):
+        edit(src)
+        edit(twin / "src")
+        res = build(src, out, now=NOW)
+        assert res.spliced > 0 or step == 3, step
+        oracle(src, out, tmp_path)
+        with monkeypatch.context() as m:
+            m.setattr(builds._Build, "_slot_key_ids", lambda self, fid: None)  # always map the ids
+            build(twin / "src", twin / "out", now=NOW)
+        assert _rows(out) == _rows(twin / "out"), step
+    assert any(same)  # the shortcut was taken (in this process, at least)
 
 
 # --- value slots: ``{{ site.<path> }}`` printed straight into an output ---------------------------------

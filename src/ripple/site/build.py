@@ -390,6 +390,8 @@ class _Build:
         self.spliced = 0
         #: a slot's fragment id -> (its partial's bytes, keys and ids read), this build
         self.slot_memo: dict[str, tuple[bytes, dict[Key, bytes], Any]] = {}
+        #: a slot's fragment id -> the ids of every key its partial read (None: one is new to the state)
+        self.slot_ids: dict[str, frozenset[int] | None] = {}
 
     def _lap(self, name: str, t: float) -> float:
         n = time.perf_counter()
@@ -707,8 +709,17 @@ class _Build:
         id_memo: dict[Key, int] = {}
         sweep = bulk and not full
         referenced: set[int] = set()
+        before = st.outputs() if not full else {}
         for path, o in outputs.items():
             if isinstance(o, _Kept):
+                continue
+            if o.same:
+                # A splice whose slots read what they read before: the last build's ids, new places.
+                row = before[path]
+                only = sorted(row.slot_info()[0])
+                rows[path] = (o.hash, o.producer, row.deps, ",".join(sorted(o.flags)), orjson.dumps([only, o.slots[0]]))
+                if sweep:
+                    referenced |= row.dep_ids()
                 continue
             if type(o) is _Remote:
                 tab = o.table
@@ -996,8 +1007,9 @@ class _Build:
             path, prod = item
             row = prev.get(path)
             got = self._splice(path, splice_rows[path], r) if path in splice_rows else None
+            same = False
             if got is not None:
-                data, deps, ids, slots = got
+                data, deps, ids, slots, same = got
                 flags = _flags(row)
                 self.spliced += 1
             else:
@@ -1008,7 +1020,7 @@ class _Build:
                 if count[0] % 200 == 0:
                     self.progress(min(count[0], total), total)
             ps = producers.get(path) or orjson.dumps(prod).decode()
-            return _New(h, ps, deps, flags, ids, slots), (data if full or row is None or row.hash != h else None)
+            return _New(h, ps, deps, flags, ids, slots, same), (data if full or row is None or row.hash != h else None)
 
         def weight(prod: Producer) -> float:
             # Rough relative costs, to split the work evenly between two processes.
@@ -1057,13 +1069,15 @@ class _Build:
             self.progress(total, total)
         return outputs, to_write, rendered[0]
 
-    def _splice(self, path: str, row: Any, r: Any) -> tuple[bytes, dict[Key, bytes], set[int], Slots] | None:
+    def _splice(self, path: str, row: Any, r: Any) -> tuple[bytes, dict[Key, bytes], set[int], Slots, bool] | None:
         """An output whose changed keys were all read inside its slots, made from its file: each
         slot's bytes replaced by its partial's text now (rendered once per build and argument, or
         taken from the stored fragments). Returns (bytes, keys read, ids read, slots) as a render
-        does, or None when it must be rendered instead: the file is gone or not the bytes the state
-        recorded (edited by hand), a slot's argument no longer exists, the row's slots do not
-        decode, or a partial fails."""
+        does, and whether the slots read the very keys they read before (the usual case: a new
+        title among the same ten posts), when the row keeps its ids and only the places change
+        (no keys nor ids are returned then). None when it must be rendered instead: the file is
+        gone or not the bytes the state recorded (edited by hand), a slot's argument no longer
+        exists, the row's slots do not decode, or a partial fails."""
         info = row.slot_info()
         try:
             with open(os.path.join(self.out, path), "rb") as f:
@@ -1104,12 +1118,41 @@ class _Build:
         except Exception:
             return None
         pieces.append(data[pos:])
+        data = b"".join(pieces)
+        if self.key_ids is not None:  # a split render: every key the state has, by text
+            read: set[int] = set()
+            for _, _, fid in where:
+                ids = self._slot_key_ids(fid)
+                if ids is None:
+                    break
+                read |= ids
+            else:
+                if read - own_ids == only:
+                    return data, {}, set(), (offsets, [], set(), set()), True
         deps: dict[Key, bytes] = {}
         slot_ids: set[int] = set()
         for _, sdeps, sids in made:
             deps.update(sdeps)
             slot_ids.update(sids)
-        return b"".join(pieces), deps, own_ids | slot_ids, (offsets, list(deps), slot_ids - own_ids, own_ids)
+        return data, deps, own_ids | slot_ids, (offsets, list(deps), slot_ids - own_ids, own_ids), False
+
+    def _slot_key_ids(self, fid: str) -> frozenset[int] | None:
+        """The state's ids of every key a slot's partial read this build (see slot_memo), or None
+        when one is new to the state; once per fragment id and process."""
+        if fid in self.slot_ids:
+            return self.slot_ids[fid]
+        _, sdeps, sids = self.slot_memo[fid]
+        known = self.key_ids
+        assert known is not None
+        got: set[int] | None = set(sids)
+        for k in sdeps:
+            i = known.get(orjson.dumps(k).decode())
+            if i is None:
+                got = None
+                break
+            got.add(i)  # type: ignore[union-attr]
+        self.slot_ids[fid] = ids = None if got is None else frozenset(got)
+        return ids
 
     def _dump_snapshot(self, stamp: bytes) -> int | bool | None:
         """Write the model's snapshot under ``stamp``: in a forked child when possible (returns its
@@ -1168,7 +1211,7 @@ class _Build:
             if sl is not None:
                 sl = (sl[0], [codes[k] for k in sl[1]], sorted(sl[2]), sorted(sl[3]))
             idx = list(map(codes.__getitem__, deps))
-            return o.hash, o.producer, sorted(o.flags), data, idx, sorted(o.ids), sl
+            return o.hash, o.producer, sorted(o.flags), data, idx, sorted(o.ids), sl, o.same
 
         def child_result(outs: list[tuple[Any, ...]]) -> Any:
             frags = []
@@ -1191,11 +1234,11 @@ class _Build:
         self.split_tables.append((codes, mine))
         for i, r in enumerate(results):
             if r is not None:
-                h, producer, flags, data, idx, ids, sl = r
-                results[i] = (_Remote(h, producer, mine, idx, set(flags), ids, sl), data)
+                h, producer, flags, data, idx, ids, sl, same = r
+                results[i] = (_Remote(h, producer, mine, idx, set(flags), ids, sl, same), data)
         keys = _KeyTable(their_table, base)
-        for i, (h, producer, flags, data, idx, ids, sl) in zip(theirs, outs, strict=True):
-            results[i] = (_Remote(h, producer, keys, idx, set(flags), ids, sl), data)
+        for i, (h, producer, flags, data, idx, ids, sl, same) in zip(theirs, outs, strict=True):
+            results[i] = (_Remote(h, producer, keys, idx, set(flags), ids, sl, same), data)
         for fid, text, idx, n, ids in frags:
             # A fragment whose keys all reached the child's outputs (so they get ids); else not kept.
             if fid not in fragments.new and len(idx) == n:
@@ -1414,6 +1457,8 @@ class _New:
     flags: set[str]
     ids: set[int]  # ids of stored keys read through cached fragments
     slots: Slots | None = None
+    #: spliced, its slots reading the keys they read before: the row keeps its ids (see _splice)
+    same: bool = False
 
 
 class _KeyTable:
@@ -1443,6 +1488,7 @@ class _Remote:
     ids: list[int]
     #: as _New's, with the keys read only in slots as codes
     slots: Any = None
+    same: bool = False
 
 
 def _fragment_rows(
