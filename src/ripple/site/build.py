@@ -1144,14 +1144,14 @@ class _Build:
         _, sdeps, sids = self.slot_memo[fid]
         known = self.key_ids
         assert known is not None
-        got: set[int] | None = set(sids)
+        got = set(sids)
         for k in sdeps:
             i = known.get(orjson.dumps(k).decode())
             if i is None:
-                got = None
-                break
-            got.add(i)  # type: ignore[union-attr]
-        self.slot_ids[fid] = ids = None if got is None else frozenset(got)
+                self.slot_ids[fid] = None
+                return None
+            got.add(i)
+        self.slot_ids[fid] = ids = frozenset(got)
         return ids
 
     def _dump_snapshot(self, stamp: bytes) -> int | bool | None:

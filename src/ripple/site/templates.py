@@ -96,10 +96,8 @@ class _CodeGenerator(CodeGenerator):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: the output expressions compiled as slots, by id, until their closing is written
-        self._slot_nodes: set[int] = set()
-        #: the same for value slots
-        self._value_nodes: set[int] = set()
+        #: the output expressions compiled as slots, by id: the code that closes each
+        self._slot_closing: dict[int, str] = {}
 
     def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
         if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape:
@@ -110,7 +108,7 @@ class _CodeGenerator(CodeGenerator):
             # ``{{ partial(...) }}``: a slot, see Templates.slot. The tuple evaluates pre_slot()
             # before the call, and nothing else can run in between but the call's plain arguments.
             self.write("environment.slot((environment.pre_slot(), ")
-            self._slot_nodes.add(id(node))  # decided here: visiting the call can fold its arguments
+            self._slot_closing[id(node)] = ")[1])"  # decided here: visiting can fold the arguments
             return
         src = _site_value(node) if direct and not (self.name or "").startswith(VALUE) else None
         if src is not None:
@@ -123,20 +121,16 @@ class _CodeGenerator(CodeGenerator):
             self.write(f"environment.slot((environment.pre_slot(), environment.value_slot({VALUE + src!r}, ")
             self.visit(root, frame)
             self.write(") or (")
-            self._value_nodes.add(id(node))
+            self._slot_closing[id(node)] = "))[1])"
             return
         self.write("environment.markup(")
         if finalize.src is not None:
             self.write(finalize.src)
 
     def _output_child_post(self, node: Any, frame: Any, finalize: Any) -> None:
-        if id(node) in self._slot_nodes:
-            self._slot_nodes.discard(id(node))
-            self.write(")[1])")
-            return
-        if id(node) in self._value_nodes:
-            self._value_nodes.discard(id(node))
-            self.write("))[1])")
+        closing = self._slot_closing.pop(id(node), None)
+        if closing is not None:
+            self.write(closing)
             return
         super()._output_child_post(node, frame, finalize)
 
