@@ -45,6 +45,9 @@ def _loader() -> Any:
 
 def load_yaml(text: str, *, file: str, first_line: int = 1) -> Any:
     """Parse YAML text; raises :class:`BuildError` naming ``file`` and the line of the problem."""
+    simple = _simple_yaml(text)
+    if simple is not None:
+        return simple
     import yaml
 
     try:
@@ -55,6 +58,102 @@ def load_yaml(text: str, *, file: str, first_line: int = 1) -> Any:
         raise BuildError(f"invalid YAML: {e.problem or e}", file=file, line=line) from None
     except yaml.YAMLError as e:
         raise BuildError(f"invalid YAML: {e}", file=file, line=first_line) from None
+
+
+# -- the common case without PyYAML -------------------------------------------------------------------
+#
+# Front matter is nearly always one ``key: value`` per line: a title, a date, a list of tags. PyYAML's
+# constructor (Python code over libyaml's events) spends ~130 us on such a block, most of a full
+# build's parsing of 10k files, and importing it ~15 ms of a new process that re-parses one edited
+# file. _simple_yaml reads exactly that subset and returns None for anything else (indentation,
+# block lists, anchors, tags, floats, escapes, comments after values, ...), which then goes to
+# PyYAML: a wrong guess costs time, never a different value. tests/site/test_frontmatter.py checks
+# it against PyYAML (with this module's resolvers) on generated blocks.
+
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?:[ ]+(.*?))?[ ]*")
+_DQ = re.compile(r'"([^"\\]*)"')
+_SQ = re.compile(r"'([^']*)'")
+_FLOW_ITEM = r"""[ ]*(?:"[^"\\]*"|'[^']*'|[^,\[\]{}"'#]*?)[ ]*"""
+_FLOW = re.compile(rf"\[(?:{_FLOW_ITEM}(?:,{_FLOW_ITEM})*)?\]")
+_FLOW_SPLIT = re.compile(r"""[ ]*("[^"\\]*"|'[^']*'|[^,\[\]{}"'#]*?)[ ]*(?:,|\]$)""")
+# The resolvers of _loader() for plain scalars (PyYAML's, less yes/no/on/off and timestamps).
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NULL = frozenset(("~", "null", "Null", "NULL", ""))
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_NUMBERISH = re.compile(
+    r"""[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    |[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)""",
+    re.X,
+)
+# Characters a plain scalar may not start with (YAML's indicators), and what PyYAML's reader refuses.
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`=<")
+_UNSAFE = re.compile("[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_MISS = object()
+
+
+def _plain(s: str, flow: bool) -> Any:
+    """A plain scalar's value, or _MISS when it is not one _simple_yaml is sure about."""
+    if s in _NULL:
+        return None
+    if s[0] in _INDICATORS or ": " in s or " #" in s or s.endswith(":") or (flow and ":" in s):
+        return _MISS
+    b = _BOOL.get(s)
+    if b is not None:
+        return b
+    if _NUMBERISH.fullmatch(s):
+        return int(s) if _INT.fullmatch(s) else _MISS
+    return s
+
+
+def _value(v: str | None) -> Any:
+    if not v:
+        return None
+    c = v[0]
+    if c == '"':
+        m = _DQ.fullmatch(v)
+        return m.group(1) if m else _MISS
+    if c == "'":
+        m = _SQ.fullmatch(v)
+        return m.group(1) if m else _MISS
+    if c == "[":
+        if not _FLOW.fullmatch(v):
+            return _MISS
+        if v[1:].strip() == "]":
+            return []
+        out = []
+        for item in _FLOW_SPLIT.findall(v[1:]):
+            if not item:
+                return _MISS  # an empty entry ("[a,,b]", "[a, ]"): leave it to PyYAML
+            x = item[1:-1] if item[0] in "\"'" else _plain(item, True)
+            if x is _MISS:
+                return _MISS
+            out.append(x)
+        return out
+    return _plain(v, False)
+
+
+def _simple_yaml(text: str) -> dict[str, Any] | None:
+    """``text`` as a mapping if it is only ``key: value`` lines of plain or simply quoted scalars and
+    flow lists of them (blank and comment lines aside), else None. Never a value PyYAML would not
+    give."""
+    if _UNSAFE.search(text):
+        return None  # tabs, CR, control characters, BOMs, line separators: PyYAML's call
+    out: dict[str, Any] = {}
+    for line in text.split("\n"):
+        if not line or line[0] == "#" or line.isspace():
+            continue
+        m = _KEY_LINE.fullmatch(line)
+        if m is None:
+            return None
+        key = m.group(1)
+        if key in _BOOL or key in _NULL:
+            return None
+        v = _value(m.group(2))
+        if v is _MISS:
+            return None
+        out[key] = v
+    return out
 
 
 _TOML_LINE = re.compile(r"\(at line (\d+)")
