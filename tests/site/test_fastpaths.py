@@ -438,3 +438,19 @@ def test_warm_builder_reuses_runs_of_feed_items_only_while_exact(
         E.edit_body_head(posts[26], "four")
         b.build(now=NOW)
         oracle(src, out, tmp_path)
+
+
+def test_a_builder_for_one_build_can_still_build_again(site_src: Path, tmp_path: Path) -> None:
+    """``once=True`` (the command line) keeps nothing in memory after its commit; a second build by
+    the same Builder reads the state back and is still a clean build's, incrementally."""
+    from ripple.site.build import Builder
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    with Builder(src, out, once=True) as b:
+        assert b.build(now=NOW).full
+        assert b._state._outputs is None and b._state._files is None  # dropped, not refreshed
+        E.retitle(E.posts(src)[2], "Built twice")
+        second = b.build(now=NOW)
+        assert not second.full and 0 < second.rendered < 50
+    oracle(src, out, tmp_path)

@@ -32,6 +32,27 @@ def test_write_all_overwrites_in_place_and_cuts_to_length(tmp_path: Path) -> Non
     assert (tmp_path / "a" / "index.html").stat().st_ino == ino  # the same file, rewritten
 
 
+def test_new_files_make_their_folders_and_replace_what_was_there(tmp_path: Path) -> None:
+    # Outputs the writer takes for new: deep folders with no file of their own on the way, and a
+    # file someone else left where an output goes (longer than the output: it must be cut).
+    (tmp_path / "left").mkdir()
+    (tmp_path / "left" / "index.html").write_bytes(b"x" * 9000)
+    files = {
+        "a/b/c/d/index.html": b"deep",
+        "left/index.html": b"short",
+        "posts/page/2/index.html": b"p2",
+        "posts/page/10/index.html": b"p10",
+        "posts-x/index.html": b"a sibling that sorts between posts and posts/",
+        "index.html": b"home",
+    }
+    writer.write_all(tmp_path, files)
+    assert {p: (tmp_path / p).read_bytes() for p in files} == files
+    # A file where a folder must go: the error names it, as opening the output would.
+    (tmp_path / "blocked").write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match="blocked"):
+        writer.write_all(tmp_path, {"blocked/index.html": b"x"})
+
+
 def test_many_rewrites_spread_over_threads_write_every_byte(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(writer, "REWRITE_CHUNK", 3)  # 40 rewrites: 14 chunks over the threads
     first = {f"p{i}/index.html": b"old %d " % i * (i * 50) for i in range(40)}

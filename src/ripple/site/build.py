@@ -17,7 +17,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import accumulate
+from itertools import accumulate, compress
+from operator import not_
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,7 +143,7 @@ def build(
     folder and state are then left untouched -- and :class:`ripple.errors.StateError` when the
     state file cannot be used.
     """
-    with Builder(src, out, state_dir=state_dir) as b:
+    with Builder(src, out, state_dir=state_dir, once=True) as b:
         return b.build(
             now=now,
             changed=changed,
@@ -171,10 +172,14 @@ class Builder:
         *,
         state_dir: str | os.PathLike[str] | None = None,
         snapshots: bool = True,
+        once: bool = False,
     ) -> None:
         """``snapshots=False``: never write the page model snapshot (``model.pickle``), for a caller
-        that keeps only ``site.db`` and so could never load it."""
+        that keeps only ``site.db`` and so could never load it. ``once=True``: the caller builds
+        once and leaves (the command line), so nothing is kept in memory for a next build; another
+        build still works, reading the state back."""
         self.snapshots = snapshots
+        self.once = once
         self.src = Path(src)
         self.out = Path(out)
         self.state_path = Path(state_dir) / STATE_FILE if state_dir else self.out / STATE_DIR / STATE_FILE
@@ -220,6 +225,7 @@ class Builder:
             b = _Build(self.src, self.out, self._state, now, changed, verify, progress)
             b.trusted_hint = trusted
             b.snapshots = self.snapshots
+            b.once = self.once
             # The last model, checked file by file against this build's scan (_reuse): valid
             # with or without a hint of what changed.
             b.previous_model = self._model
@@ -376,6 +382,7 @@ class _Build:
         self.overrides: dict[str, bool | None] = {}
         self.trusted_hint = False
         self.snapshots = True
+        self.once = False  # see Builder
         #: the child writing the model snapshot (a pid), True when written here, None: none
         self.dumper: int | bool | None = None
         #: the page model of this Builder's last build (in), and of this build (out)
@@ -724,18 +731,23 @@ class _Build:
             if type(o) is _Remote:
                 tab = o.table
                 res = tab.resolve
-                base = tab.base
-                # In the order the outputs read them, so ids come out as a one-process build's.
-                for c in [c for c in o.idx if c >= base and res[c] is None]:
-                    kt = tab.keys[c - base]
-                    i = key_ids.get(kt[0])  # new to the state, unless an earlier output had it
-                    if i is None:
-                        i = next_id
-                        next_id += 1
-                        key_ids[kt[0]] = i
-                        new_keys[i] = kt
-                    res[c] = i
-                got = set(map(res.__getitem__, o.idx))
+                idx = o.idx
+                ids = list(map(res.__getitem__, idx))
+                if None in ids:
+                    # In the order the outputs read them, so ids come out as a one-process build's.
+                    # (Ids start at 1: ``not`` picks the codes not resolved yet, None.)
+                    base = tab.base
+                    for c in compress(idx, map(not_, ids)):
+                        kt = tab.keys[c - base]
+                        i = key_ids.get(kt[0])  # new to the state, unless an earlier output had it
+                        if i is None:
+                            i = next_id
+                            next_id += 1
+                            key_ids[kt[0]] = i
+                            new_keys[i] = kt
+                        res[c] = i
+                    ids = list(map(res.__getitem__, idx))
+                got = set(ids)
                 to_id = res.__getitem__
             else:
                 for k in [k for k in o.deps if k not in id_memo]:
@@ -798,6 +810,7 @@ class _Build:
             deleted=stale,
             fragments=frag_rows,
             reset=full,
+            remember=not self.once,
         )
         self._lap("commit", t)
         return BuildResult(

@@ -325,8 +325,12 @@ class State:
         fragments: dict[str, tuple[str, bytes, bytes]] | None = None,
         reset: bool = False,
         before_commit: Callable[[], None] | None = None,
+        remember: bool = True,
     ) -> None:
         """Write the new state in one transaction (``reset``: replace everything, for full builds).
+
+        ``remember=False``: drop the in-memory copies instead of bringing them up to date, for a
+        process that builds once and leaves (16k output rows made into objects no build reads).
 
         ``before_commit`` is called after the rows are inserted, just before ``COMMIT`` (the build
         waits there for its output writer); whatever it raises rolls the transaction back and is
@@ -432,7 +436,10 @@ class State:
             if direct:
                 self._journal("wal")
         self.fresh = False
-        self._remember(files, gone_files, parsed, decoded or {}, outputs, deleted, reset)
+        if remember:
+            self._remember(files, gone_files, parsed, decoded or {}, outputs, deleted, reset)
+        else:
+            self._reset_memo()
 
     def _remember(
         self,

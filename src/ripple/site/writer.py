@@ -57,10 +57,10 @@ def write_all(out: Path, files: dict[str, bytes], existing: Container[str] = ())
     root = os.fspath(out) + os.sep
     paths = sorted(files)
     again = [p for p in paths if p in existing] if existing else []
+    _create(root, files, [p for p in paths if p not in existing] if again else paths)
     if len(again) < 2 * REWRITE_CHUNK:
-        _write(root, files, paths)
+        _write(root, files, again)
         return
-    _write(root, files, [p for p in paths if p not in existing])
     chunks = [again[i : i + REWRITE_CHUNK] for i in range(0, len(again), REWRITE_CHUNK)]
     in_threads(REWRITE_THREADS, chunks, lambda chunk: _write(root, files, chunk), "ripple-site-write")
 
@@ -90,6 +90,40 @@ def in_threads(n: int, chunks: list[T], work: Callable[[T], None], name: str) ->
         t.join()
     if errors:
         raise errors[0]
+
+
+def _create(root: str, files: dict[str, bytes], paths: list[str]) -> None:
+    # Files that should be new (a full build's: 16k files in as many folders). Their folders are
+    # made first, parents before children, and each file is created exclusively: a file that is
+    # there after all (left by someone else) is overwritten by _write, truncated. Against opening
+    # each file, failing for want of its folder and making that, this saves two path walks and an
+    # exception per folder and a truncate per file: 16k new files took 1.6 s instead of 2.3.
+    if not paths:
+        return
+    folders = set()
+    for path in paths:
+        d = path.rpartition("/")[0]
+        while d and d not in folders:
+            folders.add(d)
+            d = d.rpartition("/")[0]
+    for d in sorted(folders):  # a parent sorts before its children
+        try:
+            os.mkdir(root + d)
+        except FileExistsError:
+            pass
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    there = []
+    for path in paths:
+        try:
+            fd = os.open(root + path, flags, 0o666)
+        except FileExistsError:
+            there.append(path)
+            continue
+        try:
+            _write_fully(fd, files[path])
+        finally:
+            os.close(fd)
+    _write(root, files, there)
 
 
 def _write(root: str, files: dict[str, bytes], paths: list[str]) -> None:
