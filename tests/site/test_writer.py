@@ -47,6 +47,9 @@ def test_new_files_make_their_folders_and_replace_what_was_there(tmp_path: Path)
     }
     writer.write_all(tmp_path, files)
     assert {p: (tmp_path / p).read_bytes() for p in files} == files
+    # An output folder that is not there yet (the state kept elsewhere) is made too.
+    writer.write_all(tmp_path / "new" / "out", files)
+    assert {p: (tmp_path / "new" / "out" / p).read_bytes() for p in files} == files
     # A file where a folder must go: the error names it, as opening the output would.
     (tmp_path / "blocked").write_bytes(b"")
     with pytest.raises(NotADirectoryError, match="blocked"):

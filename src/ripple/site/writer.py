@@ -106,6 +106,7 @@ def _create(root: str, files: dict[str, bytes], paths: list[str]) -> None:
         while d and d not in folders:
             folders.add(d)
             d = d.rpartition("/")[0]
+    os.makedirs(root, exist_ok=True)  # the output folder itself may not be there yet
     for d in sorted(folders):  # a parent sorts before its children
         try:
             os.mkdir(root + d)
