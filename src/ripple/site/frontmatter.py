@@ -134,9 +134,9 @@ def _value(v: str | None) -> Any:
 
 
 def _simple_yaml(text: str) -> dict[str, Any] | None:
-    """``text`` as a mapping if it is only ``key: value`` lines of plain or simply quoted scalars and
-    flow lists of them (blank and comment lines aside), else None. Never a value PyYAML would not
-    give."""
+    """``text`` as a mapping if it is only ``key: value`` lines (at least one) of plain or simply
+    quoted scalars and flow lists of them (blank and comment lines aside), else None. Never a value
+    PyYAML would not give."""
     if _UNSAFE.search(text):
         return None  # tabs, CR, control characters, BOMs, line separators: PyYAML's call
     out: dict[str, Any] = {}
@@ -153,7 +153,8 @@ def _simple_yaml(text: str) -> dict[str, Any] | None:
         if v is _MISS:
             return None
         out[key] = v
-    return out
+    # No key at all (empty, or only comments): PyYAML's None, not {} (a data file keeps its null).
+    return out or None
 
 
 _TOML_LINE = re.compile(r"\(at line (\d+)")
