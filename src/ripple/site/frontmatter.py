@@ -32,7 +32,7 @@ def _loader() -> Any:
         for ch, resolvers in base.yaml_implicit_resolvers.copy().items()
     }
     _HugoLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+        "tag:yaml.org,2002:bool", re.compile("^(?:" + "|".join(_BOOL) + ")$"), sorted({w[0] for w in _BOOL})
     )
     for ch in list(_HugoLoader.yaml_implicit_resolvers):
         _HugoLoader.yaml_implicit_resolvers[ch] = [
@@ -73,10 +73,12 @@ def load_yaml(text: str, *, file: str, first_line: int = 1) -> Any:
 _KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?:[ ]+(.*?))?[ ]*")
 _DQ = re.compile(r'"([^"\\]*)"')
 _SQ = re.compile(r"'([^']*)'")
-_FLOW_ITEM = r"""[ ]*(?:"[^"\\]*"|'[^']*'|[^,\[\]{}"'#]*?)[ ]*"""
-_FLOW = re.compile(rf"\[(?:{_FLOW_ITEM}(?:,{_FLOW_ITEM})*)?\]")
-_FLOW_SPLIT = re.compile(r"""[ ]*("[^"\\]*"|'[^']*'|[^,\[\]{}"'#]*?)[ ]*(?:,|\]$)""")
-# The resolvers of _loader() for plain scalars (PyYAML's, less yes/no/on/off and timestamps).
+# A flow list's entry: a quoted scalar or a plain one without flow indicators, quotes or "#".
+_ITEM = r"""(?:"[^"\\]*"|'[^']*'|[^,\[\]{}"'#]*?)"""
+_FLOW = re.compile(rf"\[(?:[ ]*{_ITEM}[ ]*(?:,[ ]*{_ITEM}[ ]*)*)?\]")
+_FLOW_SPLIT = re.compile(rf"[ ]*({_ITEM})[ ]*(?:,|\]$)")
+# The resolvers of _loader() for plain scalars (PyYAML's, less yes/no/on/off and timestamps;
+# _loader's own bool resolver is made from _BOOL).
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _NULL = frozenset(("~", "null", "Null", "NULL", ""))
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
