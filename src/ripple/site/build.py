@@ -111,7 +111,9 @@ def _version(module: str) -> str:
 
 
 def _env_digest() -> bytes:
-    return digest([FORMAT.decode(), _version("jinja2"), _version("markdown_it"), _version("pygments")])
+    # Both markdown engines (decisions/0109): their versions name what a post renders to.
+    engines = [_version(m) for m in ("jinja2", "markdown_it", "mdit_py_plugins", "markdown_it_pyrs", "pygments")]
+    return digest([FORMAT.decode(), *engines])
 
 
 def _internal_digests() -> dict[str, bytes]:

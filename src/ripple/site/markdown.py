@@ -7,20 +7,23 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
-from mdit_py_plugins.footnote import footnote_plugin
-from mdit_py_plugins.gfm_autolink import gfm_autolink_plugin
-from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight as _pyg_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from ripple.site.rendered import Rendered, word_count
+
+try:
+    from ripple.site import markdown_fast
+except ImportError:  # no markdown-it-pyrs wheel for this platform: markdown-it-py renders all
+    markdown_fast = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 MORE = "<!--more-->"
 _TAGS = re.compile(r"<[^>]*>")
@@ -44,21 +47,16 @@ class Renderer:
         self.toc_levels = (toc_start, toc_end)
         self.toc_ordered = toc_ordered
         self.summary_length = summary_length
-        md = MarkdownIt("commonmark", {"html": True, "typographer": False})
-        md.enable(["table", "strikethrough"])
-        md.use(footnote_plugin).use(tasklists_plugin).use(gfm_autolink_plugin)
-        md.use(anchors_plugin, min_level=1, max_level=6, permalink=False)
-        outer = self
-
-        def fence(_renderer: Any, tokens: list[Token], idx: int, _options: Any, _env: Any) -> str:
-            token = tokens[idx]
-            info = token.info.strip()
-            return outer.highlight(token.content, info.split(maxsplit=1)[0] if info else "")
-
-        md.add_render_rule("fence", fence)
-        md.add_render_rule("code_block", fence)
-        self.md = md
+        self._md: MarkdownIt | None = None
         self._formatter = HtmlFormatter(style=style, noclasses=no_classes, nowrap=True)
+
+    @property
+    def md(self) -> MarkdownIt:
+        """The markdown-it-py pipeline: the reference, and the path for what markdown_fast refuses.
+        Made on first use, so a build whose posts all take the fast path never imports it."""
+        if self._md is None:
+            self._md = _reference(self)
+        return self._md
 
     # -- highlighting -----------------------------------------------------------------------------------
 
@@ -70,6 +68,25 @@ class Renderer:
 
     def render(self, body: str, fm_summary: str | None = None) -> Rendered:
         """Render a body (shortcodes already expanded) and derive summary, TOC and word counts."""
+        fast = self.render_fast(body, fm_summary)
+        return fast if fast is not None else self.render_reference(body, fm_summary)
+
+    def render_fast(self, body: str, fm_summary: str | None = None) -> Rendered | None:
+        """:meth:`render` by markdown-it.rs, or ``None`` where it is not taken (see markdown_fast)."""
+        if markdown_fast is None:
+            return None
+        return markdown_fast.render(
+            body,
+            fm_summary,
+            highlight=self.highlight,
+            toc=self.toc_html,
+            toc_levels=self.toc_levels,
+            summary_length=self.summary_length,
+            more=MORE,
+        )
+
+    def render_reference(self, body: str, fm_summary: str | None = None) -> Rendered:
+        """:meth:`render` by markdown-it-py alone (what the fast path is held to)."""
         env: dict[str, Any] = {}
         if MORE in body:
             head, _, _tail = body.partition(MORE)
@@ -92,7 +109,7 @@ class Renderer:
             content=content,
             summary=summary,
             truncated=truncated,
-            toc=self._toc(tokens),
+            toc=self.toc_html(self._toc_items(tokens)),
             word_count=words,
             reading_time=(words + 212) // 213,
         )
@@ -122,7 +139,7 @@ class Renderer:
         rest = [t for t in tokens[i:] if not t.type.startswith("footnote")]
         return "".join(parts).strip(), bool(rest)
 
-    def _toc(self, tokens: list[Token]) -> str:
+    def _toc_items(self, tokens: list[Token]) -> list[tuple[int, str, str]]:
         lo, hi = self.toc_levels
         items: list[tuple[int, str, str]] = []
         for k, t in enumerate(tokens):
@@ -132,6 +149,11 @@ class Renderer:
                     inline = tokens[k + 1]
                     text = self.md.renderer.renderInline(inline.children or [], self.md.options, {})
                     items.append((level, str(t.attrGet("id") or ""), text))
+        return items
+
+    def toc_html(self, items: list[tuple[int, str, str]]) -> str:
+        """Hugo's table of contents from (level, heading id, heading HTML) in document order."""
+        lo = self.toc_levels[0]
         if not items:
             return '<nav id="TableOfContents"></nav>'
         tag = "ol" if self.toc_ordered else "ul"
@@ -154,6 +176,28 @@ class Renderer:
             depth -= 1
         out.append("</nav>")
         return "".join(out)
+
+
+def _reference(outer: Renderer) -> MarkdownIt:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.anchors import anchors_plugin
+    from mdit_py_plugins.footnote import footnote_plugin
+    from mdit_py_plugins.gfm_autolink import gfm_autolink_plugin
+    from mdit_py_plugins.tasklists import tasklists_plugin
+
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.use(footnote_plugin).use(tasklists_plugin).use(gfm_autolink_plugin)
+    md.use(anchors_plugin, min_level=1, max_level=6, permalink=False)
+
+    def fence(_renderer: Any, tokens: list[Token], idx: int, _options: Any, _env: Any) -> str:
+        token = tokens[idx]
+        info = token.info.strip()
+        return outer.highlight(token.content, info.split(maxsplit=1)[0] if info else "")
+
+    md.add_render_rule("fence", fence)
+    md.add_render_rule("code_block", fence)
+    return md
 
 
 @lru_cache(maxsize=4096)
