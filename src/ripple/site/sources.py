@@ -106,9 +106,30 @@ def _hashes(base: str, paths: list[str]) -> dict[str, bytes]:
     else:
         from ripple.site.writer import in_threads
 
+        _advise(base, paths)
+
         strides = [paths[i::READ_THREADS] for i in range(READ_THREADS)]
         in_threads(READ_THREADS, strides, lambda c: read(c, out), "ripple-site-read")
     return out
+
+
+def _advise(base: str, paths: list[str]) -> None:
+    # Every file's readahead queued before the first read (POSIX_FADV_WILLNEED returns at once):
+    # the disk then serves many requests together, not the four the threads have in flight. A
+    # first build's scan at 10k posts with a cold page cache: 1.42-1.50 s -> 0.82-0.99 s. (Advising
+    # from a thread beside the readers gained little.) Files that vanish are the readers' to report.
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:  # not on macOS
+        return
+    for path in paths:
+        try:
+            fd = os.open(os.path.join(base, path), os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        finally:
+            os.close(fd)
 
 
 def read_source(src: Path, rel: str, known: tuple[str, dict[str, Any]] | None = None) -> Source:
