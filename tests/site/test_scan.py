@@ -9,6 +9,7 @@ import pytest
 from site_helpers import write
 
 from ripple.site import sources
+from ripple.site.errors import BuildError
 
 
 def _tree(root: Path, n: int) -> None:
@@ -43,3 +44,29 @@ def test_a_read_failing_in_a_reader_thread_raises_in_the_caller(tmp_path: Path, 
     monkeypatch.setattr(sources, "THREADED_READS", 2)
     with pytest.raises(OSError, match="p013"):
         sources.scan(tmp_path, {}, None, False)
+
+
+def test_a_full_build_hashes_content_files_as_it_parses_them(tmp_path: Path) -> None:
+    """defer_content leaves content files' hashes to load_sources, which must record the hashes a
+    plain scan gives (the next build compares with them), in both the serial and the two-process
+    parse, and hash every other file itself."""
+    from ripple.site import parallel
+
+    _tree(tmp_path, parallel.MIN_ITEMS + 5)
+    plain = sources.scan(tmp_path, {}, None, False)
+    for folder in (None, tmp_path):  # one process; two (with a folder for the child's results)
+        deferred = sources.scan(tmp_path, {}, None, False, defer_content=True)
+        assert [p for p, f in deferred.items() if not f.hash] == [p for p in plain if p.startswith("content/")]
+        srcs, cache = sources.load_sources(tmp_path, deferred, lambda p, h: None, folder=folder)
+        assert {p: f.hash for p, f in deferred.items()} == {p: f.hash for p, f in plain.items()}
+        assert {p: v[0] for p, v in cache.items()} == {p: f.hash for p, f in plain.items() if p.startswith("content/")}
+        assert srcs["posts/p003.md"].fm["title"] == "P3"
+
+
+def test_a_content_file_that_cannot_be_read_is_a_build_error_naming_it(tmp_path: Path) -> None:
+    _tree(tmp_path, 3)
+    files = sources.scan(tmp_path, {}, None, False, defer_content=True)
+    (tmp_path / "content/posts/p001.md").unlink()  # gone between the scan and the parse
+    with pytest.raises(BuildError) as e:
+        sources.load_sources(tmp_path, files, lambda p, h: None)
+    assert e.value.file == "content/posts/p001.md" and "cannot read" in str(e.value)

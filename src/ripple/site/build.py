@@ -416,7 +416,7 @@ class _Build:
         if self.trusted_hint and not full and not self.verify and self.hint is not None:
             files = scan_changed(self.src, prev_files, self.hint)
         else:
-            files = scan(self.src, prev_files, self.hint, self.verify)
+            files = scan(self.src, prev_files, self.hint, self.verify, defer_content=full)
         t = self._lap("scan", t0)
 
         ov = {k: v for k, v in self.overrides.items() if v is not None}
