@@ -4,6 +4,7 @@ the claims' size; results back at their positions; a child's BuildError raised w
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,13 @@ def _work(x: int) -> tuple[int, int]:
     return x * x, os.getpid()
 
 
-@pytest.mark.parametrize("max_claims", [16_000, 7])
-def test_every_item_is_done_once_and_comes_back_in_place(tmp_path: Path, monkeypatch, max_claims: int) -> None:
-    monkeypatch.setattr(parallel, "_MAX_CLAIMS", max_claims)  # 7: claims of many items each
+@pytest.mark.parametrize("sided", [False, True])
+def test_every_item_is_done_once_and_comes_back_in_place(tmp_path: Path, sided: bool) -> None:
     items = list(range(500))
     weights = [(i * 7919) % 500 for i in items]  # distinct, shuffled
+    sides = [i % 3 == 0 for i in items] if sided else None  # a third for the child's own queue
     results, theirs, extra = parallel.split_map(
-        items, _work, weights=weights, child_result=lambda out: out, folder=tmp_path
+        items, _work, weights=weights, sides=sides, child_result=lambda out: out, folder=tmp_path
     )
     assert len(theirs) == len(extra) and len(set(theirs)) == len(theirs)
     for i, (sq, pid) in zip(theirs, extra, strict=True):
@@ -34,9 +35,35 @@ def test_every_item_is_done_once_and_comes_back_in_place(tmp_path: Path, monkeyp
     assert [r[0] for r in results] == [i * i for i in items]
     mine = [i for i in items if results[i][1] == os.getpid()]
     assert sorted(mine + theirs) == items
-    if max_claims > len(items):  # one item a claim: the child took the heaviest first
-        assert [weights[i] for i in theirs] == sorted((weights[i] for i in theirs), reverse=True)
+    # The child takes its own queue from the front (heaviest first), then ours from the back.
+    order = sorted(items, key=lambda i: -weights[i])
+    q0, q1 = (
+        ([i for i in order if not sides[i]], [i for i in order if sides[i]]) if sides else (order[0::2], order[1::2])
+    )
+    k = next((j for j, i in enumerate(theirs) if i not in set(q1)), len(theirs))
+    assert theirs[:k] == q1[:k] and theirs[k:] == q0[::-1][: len(theirs) - k]
     assert not list(tmp_path.iterdir())  # the child's result file is gone
+
+
+def test_claims_hand_out_each_queue_front_first_then_steal_from_the_back(tmp_path: Path) -> None:
+    (tmp_path / "lock").touch()
+    c = parallel._Claims(3, 2, str(tmp_path / "lock"))
+    c.attach()
+    assert [c.take(1), c.take(1), c.take(1), c.take(0), c.take(1), c.take(0), c.take(0)] == [
+        (1, 0, 1),
+        (1, 1, 2),
+        (0, 2, 3),
+        (0, 0, 1),
+        (0, 1, 2),
+        None,
+        None,
+    ]
+    big = parallel._Claims(100, 0, str(tmp_path / "lock"))
+    big.attach()
+    runs = [big.take(0) for _ in range(3)]
+    assert runs == [(0, 0, 3), (0, 3, 6), (0, 6, 8)]  # a 32nd of what is left, at least one
+    big.close()
+    c.close()
 
 
 def test_a_build_error_in_either_process_is_raised_with_its_file(tmp_path: Path) -> None:
@@ -49,4 +76,20 @@ def test_a_build_error_in_either_process_is_raised_with_its_file(tmp_path: Path)
     with pytest.raises(BuildError) as e:
         parallel.split_map(list(range(400)), work, child_result=lambda out: out, folder=tmp_path)
     assert e.value.file is not None and e.value.file.startswith("content/p") and e.value.line == 3
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_child_killed_mid_split_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    """SIGKILL of the child while items are left: the parent takes the rest of both queues and
+    reports the dead worker (a lock the child held dies with it)."""
+    parent = os.getpid()
+
+    def work(x: int) -> int:
+        _work(x)
+        if os.getpid() != parent and x % 7 == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return x
+
+    with pytest.raises(RuntimeError, match="exited with status -9"):
+        parallel.split_map(list(range(400)), work, child_result=lambda out: out, folder=tmp_path)
     assert not list(tmp_path.iterdir())

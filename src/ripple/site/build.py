@@ -1053,7 +1053,10 @@ class _Build:
 
         def batch(items: list[tuple[str, Producer]]) -> None:
             if fork and len(items) >= parallel.MIN_ITEMS:
-                results = self._split(items, render, cc, parallel, [weight(prod) for _, prod in items], full)
+                # Feeds in the child's queue: they list the same pages, whose item partials one
+                # process then renders once and replays (in both processes: ~10k items twice).
+                sides = [prod[0] == "rss" for _, prod in items]
+                results = self._split(items, render, cc, parallel, [weight(p) for _, p in items], sides, full)
             else:
                 results = [render(x) for x in items]
             for (path, _), (o, data) in zip(items, results, strict=True):
@@ -1191,6 +1194,7 @@ class _Build:
         cc: ContentCache,
         parallel: Any,
         weights: list[float],
+        sides: list[bool],
         full: bool,
     ) -> list[tuple[Any, bytes | None]]:
         """``render`` over ``items`` in two processes; each output comes back with its keys as codes
@@ -1240,6 +1244,7 @@ class _Build:
             items,
             work,
             weights=weights,
+            sides=sides,
             child_setup=self._in_child,
             child_result=child_result,
             folder=self.state.path.parent,

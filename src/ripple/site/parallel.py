@@ -12,10 +12,13 @@ the process (a fork copies only the calling thread; another thread's held locks 
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import mmap
 import os
 import pickle
 import signal
+import struct
 import sys
 import tempfile
 import threading
@@ -78,59 +81,59 @@ def split_map(
     work: Callable[[T], Any],
     *,
     weights: Sequence[float] | None = None,
+    sides: Sequence[int] | None = None,
     child_setup: Callable[[], None] | None = None,
     child_result: Callable[[list[Any]], Any],
     folder: Path,
 ) -> tuple[list[Any], list[int], Any]:
     """Run ``work`` on every item, some in a forked child and the rest here.
 
-    The two processes take items one claim at a time from a shared queue (a pipe filled before the
-    fork), the heaviest ``weights`` first, so both run out of work within one light item of each
-    other: a guess made up front (a feed of 9,000 items weighs as much as hundreds of pages) left
-    one side idle for 0.1-0.35 s of every split. Which process renders an item must not change
-    its result.
+    Each process has a queue of items, the heaviest ``weights`` first, and takes runs of items
+    from its front (shorter as it empties, one at the end); once it is empty, it takes one at a
+    time from the back of the other's (the lightest left), so both run out of work within one
+    light item of each other: a guess made up front (a feed of 9,000 items weighs as much as
+    hundreds of pages) left one side idle for 0.1-0.35 s of every split. ``sides`` puts each
+    item in this process's queue (0) or the child's (1): items that share memoized work (feeds
+    listing the same pages) then mostly meet in one process; without it the queues take turns
+    down the weight order. Which process does an item must not change its result.
 
     Returns ``(results, theirs, extra)``: ``results`` has this process's results at its items'
     positions and ``None`` at the child's, ``theirs`` the child's positions in the order it did
     them, ``extra`` what ``child_result(its results, in that order)`` returned in the child (it
     must pickle: plain values, not model objects). Whatever the child must hand back is best made
-    by ``work``, item by item, where the queue balances its cost: made by ``child_result`` after
+    by ``work``, item by item, where the queues balance its cost: made by ``child_result`` after
     the last item, the parent waits for it. A :class:`BuildError` raised in the child is raised
     here."""
     n = len(items)
     order = sorted(range(n), key=lambda i: -weights[i]) if weights is not None else list(range(n))
-    # A claim is a run of positions in that order; its start index, 4 bytes, is one pipe record.
-    # Reads of 4 bytes from a pipe whose writes all happened before are whole records (Linux
-    # reads under the pipe's lock); the pipe must hold every record without a reader.
-    per = max(1, -(-n // _MAX_CLAIMS))
-    starts = range(0, n, per)
-    r, w = os.pipe()
-    try:
-        os.write(w, b"".join(s.to_bytes(4, "little") for s in starts))
-    finally:
-        os.close(w)
+    if sides is None:
+        queues = (order[0::2], order[1::2])
+    else:
+        queues = ([i for i in order if not sides[i]], [i for i in order if sides[i]])
 
-    def claimed() -> Iterator[int]:
-        while rec := os.read(r, 4):
-            s = int.from_bytes(rec, "little")
-            yield from order[s : s + per]
+    def claimed(side: int) -> Iterator[int]:
+        while (c := claims.take(side)) is not None:
+            yield from queues[c[0]][c[1] : c[2]]
 
     fd, name = tempfile.mkstemp(prefix="render-", suffix=".tmp", dir=folder)
     os.close(fd)
+    claims = _Claims(len(queues[0]), len(queues[1]), name)  # the results file is also the lock's
     try:
+        claims.attach()
         pid = fork()
     except BaseException:
-        os.close(r)
+        claims.close()
         os.unlink(name)
         raise
     if pid == 0:  # the child: never returns
         code = 1
         try:
+            claims.attach()
             if child_setup is not None:
                 child_setup()
             at: list[int] = []
             out = []
-            for i in claimed():
+            for i in claimed(1):
                 at.append(i)
                 out.append(work(items[i]))
             payload: Any = ("ok", (at, child_result(out)))
@@ -146,14 +149,14 @@ def split_map(
             os._exit(code)
     results: list[Any] = [None] * n
     try:
-        for i in claimed():
+        for i in claimed(0):
             results[i] = work(items[i])
     except BaseException:
         _reap(pid, kill=True)
         os.unlink(name)
         raise
     finally:
-        os.close(r)
+        claims.close()
     status = _reap(pid, kill=False)
     try:
         with open(name, "rb") as f:
@@ -170,8 +173,51 @@ def split_map(
     return results, theirs, extra
 
 
-#: claims in a split's queue: 4-byte records that fit a pipe's default 64 KiB buffer
-_MAX_CLAIMS = 16_000
+class _Claims:
+    """Two queues' fronts and backs in memory both processes share, under a lock: ``take(side)``
+    is the next items of that side's queue, else the last one left in the other's, else None.
+
+    The lock is ``flock`` on a file each process opens for itself (:meth:`attach`; a descriptor
+    inherited across the fork would be one lock for both): the kernel drops it with its holder, so
+    a child killed while taking an item cannot leave the parent waiting forever, as a semaphore
+    would."""
+
+    def __init__(self, n0: int, n1: int, path: str) -> None:
+        self._mem = mmap.mmap(-1, 16)  # anonymous and shared: a fork keeps one copy for both
+        struct.pack_into("4i", self._mem, 0, 0, n0, 0, n1)
+        self._path = path
+        self._fd = -1
+
+    def attach(self) -> None:
+        """Open this process's own lock descriptor (in the parent before the fork, in the child
+        after it)."""
+        self._fd = os.open(self._path, os.O_RDONLY)
+
+    def take(self, side: int) -> tuple[int, int, int] | None:
+        """(queue, start, stop): a run from the front of this side's queue, a 32nd of what is left
+        in it (big runs early, single items at the end: few locks, yet both sides finish
+        together), else the last item of the other's; None when both are empty."""
+        mem, fd = self._mem, self._fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            front, back = struct.unpack_from("2i", mem, 8 * side)
+            if front < back:
+                stop = front + max(1, (back - front) >> 5)
+                struct.pack_into("i", mem, 8 * side, stop)
+                return side, front, stop
+            other = 1 - side
+            front, back = struct.unpack_from("2i", mem, 8 * other)
+            if front < back:
+                struct.pack_into("i", mem, 8 * other + 4, back - 1)
+                return other, back - 1, back
+            return None
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def spawn(job: Callable[[], object]) -> int:
