@@ -1,10 +1,10 @@
 """The common shape of a post, rendered by markdown-it.rs (``markdown-it-pyrs``) instead of
-markdown-it-py: ~15x faster, and the same bytes (decisions/0109).
+markdown-it-py: its parser is ~15x faster, and the bytes are the same (decisions/0109).
 
 Only documents made of what both engines render alike are taken: paragraphs, headings, lists,
 block quotes, rules, tables, fenced and indented code, emphasis, strikethrough, code spans, links,
-images, escapes and entities. Anything else (raw HTML, footnotes, task lists, link reference
-definitions, bare URLs that GFM would link) returns ``None``, and markdown-it-py renders it. What
+images, autolinks, escapes and entities. Anything else (raw HTML, footnotes, task lists, and the
+edge cases listed below where the engines differ) returns ``None``, and markdown-it-py renders it. What
 the Rust engine does not do the way the site needs, this module does on its output, the way the
 markdown-it-py pipeline in :mod:`ripple.site.markdown` does it on tokens: heading ids (the anchors
 plugin's slugs), Pygments for code blocks, the table of contents and Hugo's summaries. A property
@@ -16,10 +16,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from markdown_it_pyrs import MarkdownIt, Node
 
 from ripple.site.rendered import Rendered, word_count
+
+T = TypeVar("T")
 
 _MD = MarkdownIt("commonmark").enable_many(["table", "strikethrough", "autolink_ext"])
 
@@ -198,22 +201,26 @@ def _slugs(titles: list[str]) -> list[str]:
 def _html(src: str, highlight: Callable[[str, str], str]) -> tuple[str, _Doc] | None:
     if _refused(src):
         return None
+    doc = _rust(lambda: _Doc(_MD.tree(src)))
+    if doc is None or not doc.ok:
+        return None
+    if doc.code_end and not src.endswith("\n") and doc.code_end >= len(src.encode()):
+        # Code running to the end of a document with no last newline: markdown-it.rs ends it
+        # with one, markdown-it-py as the document does.
+        return None
+    raw = _rust(lambda: _MD.render(src))
+    return None if raw is None else (_finish(raw, doc, highlight), doc)
+
+
+def _rust(call: Callable[[], T]) -> T | None:
+    """``call()``, or None where markdown-it.rs 0.6 panics (a few malformed inputs; pyo3 raises its
+    PanicException, a BaseException): markdown-it-py renders those."""
     try:
-        doc = _Doc(_MD.tree(src))
-        if not doc.ok:
-            return None
-        if doc.code_end and not src.endswith("\n") and doc.code_end >= len(src.encode()):
-            # Code running to the end of a document with no last newline: markdown-it.rs ends
-            # it with one, markdown-it-py as the document does.
-            return None
-        raw = _MD.render(src)
+        return call()
     except BaseException as e:
-        # markdown-it.rs 0.6 panics on a few malformed inputs (pyo3 raises its PanicException, a
-        # BaseException); markdown-it-py renders them.
         if type(e).__name__ != "PanicException":
             raise
         return None
-    return _finish(raw, doc, highlight), doc
 
 
 def render(
@@ -283,7 +290,14 @@ def _auto_summary(
     for k, block in enumerate(blocks, 1):
         # A growing prefix, not the block alone: every block keeps its context (list tightness, a
         # lazy line) as it is in the whole document.
-        prefix = _finish(_MD.render(data[: block.srcmap[1]].decode()), doc, highlight)
+        try:
+            text = data[: block.srcmap[1]].decode()
+        except UnicodeDecodeError:  # an offset inside a character: not a block's end after all
+            return None
+        raw = _rust(lambda text=text: _MD.render(text))
+        if raw is None:
+            return None
+        prefix = _finish(raw, doc, highlight)
         if not content.startswith(prefix):
             return None
         if len(_TAGS.sub(" ", prefix).split()) >= length:

@@ -131,7 +131,7 @@ def _advise(base: str, paths: list[str]) -> None:
     # Every file's readahead queued before the first read (POSIX_FADV_WILLNEED returns at once):
     # the disk then serves many requests together, not the four the threads have in flight. A
     # first build's scan at 10k posts with a cold page cache: 1.42-1.50 s -> 0.82-0.99 s. (Advising
-    # from a thread beside the readers gained little.) Files that vanish are the readers' to report.
+    # from a thread beside the readers was slower: 1.28-1.47 s.) Files that vanish are the readers' to report.
     advise = getattr(os, "posix_fadvise", None)
     if advise is None:  # not on macOS
         return
