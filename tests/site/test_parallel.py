@@ -40,7 +40,8 @@ def test_every_item_is_done_once_and_comes_back_in_place(tmp_path: Path, sided: 
     q0, q1 = (
         ([i for i in order if not sides[i]], [i for i in order if sides[i]]) if sides else (order[0::2], order[1::2])
     )
-    k = next((j for j, i in enumerate(theirs) if i not in set(q1)), len(theirs))
+    own = set(q1)
+    k = next((j for j, i in enumerate(theirs) if i not in own), len(theirs))
     assert theirs[:k] == q1[:k] and theirs[k:] == q0[::-1][: len(theirs) - k]
     assert not list(tmp_path.iterdir())  # the child's result file is gone
 

@@ -48,7 +48,6 @@ class Renderer:
         self.toc_ordered = toc_ordered
         self.summary_length = summary_length
         self._md: MarkdownIt | None = None
-        self._formatter = HtmlFormatter(style=style, noclasses=no_classes, nowrap=True)
 
     @property
     def md(self) -> MarkdownIt:

@@ -185,6 +185,8 @@ def _finish(raw: str, doc: _Doc, highlight: Callable[[str, str], str]) -> str:
 
 
 def _slugs(titles: list[str]) -> list[str]:
+    # mdit_py_plugins.anchors' slugify and unique_slug, written again: importing that module
+    # imports markdown-it-py, which this path exists to leave out. The property test holds both.
     seen: set[str] = set()
     out = []
     for title in titles:
