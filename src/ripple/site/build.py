@@ -40,7 +40,16 @@ from ripple.site.content import (
 from ripple.site.errors import BuildError
 from ripple.site.fragments import Fragments, Row
 from ripple.site.fragments import row as fragment_row
-from ripple.site.sources import FileInfo, load_data, load_sources, parse_rows, read_source, scan, scan_changed
+from ripple.site.sources import (
+    FileInfo,
+    load_data,
+    load_sources,
+    parse_rows,
+    read_source,
+    readahead,
+    scan,
+    scan_changed,
+)
 from ripple.site.state import State, dumps, loads
 from ripple.site.tracking import (
     MISSING_DIGEST,
@@ -1052,6 +1061,12 @@ class _Build:
             return 1 if kind == "page" else 0.2
 
         def batch(items: list[tuple[str, Producer]]) -> None:
+            spliced = [path for path, _ in items if path in splice_rows]
+            if len(spliced) >= _READAHEAD_MIN:
+                # Each splice reads its old file, cold after an edit that touches every page. One
+                # read at a time waits on the disk for each (16k files: ~2 s here); queued
+                # together first, the disk serves them in ~0.2 s and the reads find them cached.
+                readahead(self.out, spliced)
             if fork and len(items) >= parallel.MIN_ITEMS:
                 # Feeds in the child's queue: they list the same pages, whose item partials one
                 # process then renders once and replays (in both processes: ~10k items twice).
@@ -1550,3 +1565,7 @@ def _fragment_rows(
         else:
             rows[fid] = fragment_row(fid, text, sorted(got))
     return rows
+
+
+#: from this many outputs to splice in one batch, their files' readahead is queued first
+_READAHEAD_MIN = 32
