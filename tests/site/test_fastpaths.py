@@ -401,8 +401,9 @@ def test_warm_builder_reuses_runs_of_feed_items_only_while_exact(
     site_src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A warm Builder keeps runs of feed items assembled from stored partials (templates.RUN_ITEMS,
-    4 here). They serve the next build's feeds, and never once an item in them changed, a list
-    moved, or another process built in between."""
+    4 here). They serve the next build's feeds rendered whole (their lists moved; an edit of items
+    alone splices them), and never once an item in them changed, a list moved over them, or
+    another process built in between."""
     from ripple.site import templates
     from ripple.site.build import Builder
 
@@ -412,19 +413,19 @@ def test_warm_builder_reuses_runs_of_feed_items_only_while_exact(
     posts = E.posts(src)
     with Builder(src, out) as b:
         b.build(now=NOW)
-        E.edit_body_head(posts[20], "one")  # feeds re-rendered from stored items: runs kept
+        E.unpublish(posts[20])  # feeds re-rendered from stored items: runs kept
         b.build(now=NOW)
         runs = b._state.runs
         assert len(runs) > 0
         oracle(src, out, tmp_path)
         hits = runs.hits
-        E.edit_body_head(posts[30], "two")
+        E.unpublish(posts[30])
         b.build(now=NOW)
-        assert runs.hits > hits  # the feeds' other items came as runs
+        assert runs.hits > hits  # the feeds' items newer than it came as runs
         oracle(src, out, tmp_path)
         recent = (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
         for edit in [
-            lambda: E.edit_body_head(posts[30], "three"),  # inside a kept run
+            lambda: E.edit_body_head(posts[31], "three"),  # inside a kept run
             lambda: E.retitle(posts[21], "Runs retitled"),
             lambda: E.unpublish(posts[22]),  # every later run of the feeds moves
             lambda: E.add_post(src, "runs-newest", recent),  # every run moves

@@ -1,7 +1,8 @@
-"""Slots: a partial printed straight into an output by ``{{ partial(...) }}`` is spliced into the
-output's old bytes when only keys read inside it changed. Each splice must give the bytes a clean
-build gives; a partial whose text the template captures, filters, measures or tests must never be
-spliced; a hand-edited or deleted output, or a slot whose page is gone, is rendered instead."""
+"""Slots: a partial printed straight into an output by ``{{ partial(...) }}`` (or each item of a
+``{{ partial_each(...) }}``) is spliced into the output's old bytes when only keys read inside it
+changed. Each splice must give the bytes a clean build gives; a partial whose text the template
+captures, filters, measures or tests must never be spliced; a hand-edited or deleted output, or a
+slot whose page is gone, is rendered instead."""
 
 from __future__ import annotations
 
@@ -153,6 +154,54 @@ def test_a_damaged_slots_column_renders_the_outputs_instead(built, tmp_path) -> 
     res = build(src, out, now=NOW)
     assert res.rendered > res.spliced > 0  # the tags' and categories' pages still splice
     oracle(src, out, tmp_path)
+
+
+# --- item slots: ``{{ partial_each(...) }}`` printed straight into an output -----------------------------
+
+
+def test_a_summary_edit_splices_its_item_into_every_feed_listing_it(built, tmp_path) -> None:
+    src, out = built
+    post = E.posts(src)[N // 2]
+    E.edit_body_head(post, "a new first sentence for the feeds")
+    res = build(src, out, now=NOW)
+    feeds = [p for p in res.written if p.endswith(".xml") and p != "sitemap.xml"]
+    assert len(feeds) >= 4  # home, its section, its category and tags
+    assert res.spliced >= len(feeds)  # each feed: one item replaced, the others' bytes kept
+    oracle(src, out, tmp_path)
+    assert "a new first sentence for the feeds" in (out / "index.xml").read_text()
+    # Then its title (the item again) and a post added on top (the list itself: rendered whole).
+    E.retitle(post, "Ünïcode retitled in the feeds")
+    assert build(src, out, now=NOW).spliced >= len(feeds)
+    oracle(src, out, tmp_path)
+    E.add_post(src, "items-newest", "2026-11-27T11:00:00Z")
+    build(src, out, now=NOW)
+    oracle(src, out, tmp_path)
+
+
+# List layouts that use partial_each's text other than by printing it in place, or print it in
+# place (``direct``, the one that splices). byline.html reads the data file edited below.
+EACH = {
+    "direct": '{{ page.title }} ü {{ partial_each("byline.html", site.regular_pages, " · ") }}|',
+    "set": '{% set s = partial_each("byline.html", site.regular_pages) %}[{{ s }}]',
+    "filter": '{{ partial_each("byline.html", site.regular_pages) | upper }}',
+    "set block": '{% set x %}{{ partial_each("byline.html", site.regular_pages) }}{% endset %}{{ x | length }}{{ x }}',
+    "macro": '{% macro m() %}{{ partial_each("byline.html", site.regular_pages) }}{% endmacro %}{{ m() | length }}',
+    "test": '{% if partial_each("byline.html", site.regular_pages) | length > 60 %}long{% endif %}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(EACH))
+def test_partial_each_splices_item_by_item_only_when_printed_in_place(tmp_path, name) -> None:
+    src = _site(tmp_path, "{{ page.title }}")
+    write(src, {"layouts/_default/list.html": EACH[name]})
+    out = tmp_path / "out"
+    build(src, out, now=NOW)
+    for who in ("Grace Hopper", "Ŧ", "Ada"):
+        write(src, {"data/who.yaml": f"name: {who}\n"})
+        res = build(src, out, now=NOW)
+        assert res.rendered == 4  # every page with list.html: home, section, two taxonomy indexes
+        assert res.spliced == (4 if name == "direct" else 0)
+        oracle(src, out, tmp_path)
 
 
 def _rows(out: Path) -> list[tuple[str, bytes, str]]:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from itertools import accumulate, compress
 from operator import not_
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
@@ -50,7 +50,7 @@ from ripple.site.sources import (
     scan,
     scan_changed,
 )
-from ripple.site.state import State, dumps, loads
+from ripple.site.state import State, dumps, id_namer, loads
 from ripple.site.tracking import (
     MISSING_DIGEST,
     TRACKER,
@@ -410,6 +410,11 @@ class _Build:
         self.slot_memo: dict[str, tuple[bytes, dict[Key, bytes], Any]] = {}
         #: a slot's fragment id -> the ids of every key its partial read (None: one is new to the state)
         self.slot_ids: dict[str, frozenset[int] | None] = {}
+        #: for splices: whether a slot keeps its bytes, by fragment id, and the stored fragments'
+        #: ids (see _slot_keeper); built on the first splice
+        self.keeper: tuple[Callable[[str], bool], dict[str, bytes]] | None = None
+        #: key text -> id from the state, one key at a time, where the split render loaded none
+        self.lazy_ids: _LazyIds | None = None
 
     def _lap(self, name: str, t: float) -> float:
         n = time.perf_counter()
@@ -1062,6 +1067,8 @@ class _Build:
 
         def batch(items: list[tuple[str, Producer]]) -> None:
             spliced = [path for path, _ in items if path in splice_rows]
+            if spliced:
+                self._slot_keeper(templates)  # once, before a split: both processes use it
             if len(spliced) >= _READAHEAD_MIN:
                 # Each splice reads its old file, cold after an edit that touches every page. One
                 # read at a time waits on the disk for each (16k files: ~2 s here); queued
@@ -1110,7 +1117,20 @@ class _Build:
         title among the same ten posts), when the row keeps its ids and only the places change
         (no keys nor ids are returned then). None when it must be rendered instead: the file is
         gone or not the bytes the state recorded (edited by hand), a slot's argument no longer
-        exists, the row's slots do not decode, or a partial fails."""
+        exists, the row's slots do not decode, or a partial fails.
+
+        A slot whose stored fragment reads no key that changed keeps its bytes (they are its text
+        now, by the rule that keeps a whole output): a feed's unchanged items are not looked up.
+        Unless every slot rendered again read the very keys its stored fragment did (so the row
+        keeps its ids), the splice is made again with every slot's text."""
+        got = self._spliced(path, row, r, True)
+        return self._spliced(path, row, r, False) if got is False else got
+
+    def _spliced(
+        self, path: str, row: Any, r: Any, keep_bytes: bool
+    ) -> tuple[bytes, dict[Key, bytes], set[int], Slots, bool] | Literal[False] | None:
+        """:meth:`_splice`, keeping the bytes of unchanged slots if ``keep_bytes``; False when
+        some were kept but a slot rendered again read other keys than its stored fragment."""
         info = row.slot_info()
         try:
             with open(os.path.join(self.out, path), "rb") as f:
@@ -1125,11 +1145,22 @@ class _Build:
         pieces: list[bytes] = []
         offsets: list[tuple[int, int, str]] = []
         made: list[tuple[bytes, dict[Key, bytes], Any]] = []
+        fetched: list[str] = []
+        keep = self._slot_keeper(r.t)[0] if keep_bytes else lambda fid: False
         pos = size = 0
         # Any failure, a partial's error or a row that does not decode as it should, renders the
         # output instead: the render reports a partial's error with its file and line.
         try:
             for start, end, fid in where:
+                if not pos <= start <= end <= len(data):
+                    return None
+                if keep(fid):
+                    pieces.append(data[pos:end])
+                    size += end - pos
+                    offsets.append((size - (end - start), size, fid))
+                    pos = end
+                    continue
+                fetched.append(fid)
                 got = memo.get(fid)
                 if got is None:
                     tname, ck = orjson.loads(fid)
@@ -1138,8 +1169,6 @@ class _Build:
                         return None
                     text, sdeps, sids, _ = r.t.partial_parts(tname, ctx[0])
                     got = memo[fid] = (str(text).encode(), sdeps, sids)
-                if not pos <= start <= end <= len(data):
-                    return None
                 b = got[0]
                 pieces.append(data[pos:start])
                 size += start - pos
@@ -1152,6 +1181,10 @@ class _Build:
             return None
         pieces.append(data[pos:])
         data = b"".join(pieces)
+        if len(fetched) < len(where):
+            if self._reads_as_stored(fetched):
+                return data, {}, set(), (offsets, [], set(), set()), True
+            return False
         if self.key_ids is not None:  # a split render: every key the state has, by text
             read: set[int] = set()
             for _, _, fid in where:
@@ -1169,14 +1202,57 @@ class _Build:
             slot_ids.update(sids)
         return data, deps, own_ids | slot_ids, (offsets, list(deps), slot_ids - own_ids, own_ids), False
 
+    def _slot_keeper(self, t: Templates) -> tuple[Callable[[str], bool], dict[str, bytes]]:
+        """(``fid -> bool``: whether a slot's bytes in an old output are still its partial's text,
+        its stored fragment naming no key that changed; every stored fragment's ids), built once
+        per build. The commit drops every fragment naming a changed key that it does not store
+        anew, and an output holding a slot read that slot's ids, so it was written again whenever
+        the fragment was; hence the bytes at its place are the fragment's text."""
+        if self.keeper is None:
+            frags = t.fragments
+            changed = set(frags.changed) if frags is not None else set()
+            blobs = self.state.fragment_ids()
+            named = id_namer(changed) if changed else (lambda blob: False)
+            seen: dict[str, bool] = {}
+
+            def keep(fid: str) -> bool:
+                k = seen.get(fid)
+                if k is None:
+                    blob = blobs.get(fid)
+                    k = seen[fid] = blob is not None and not named(blob)
+                return k
+
+            self.keeper = (keep, blobs)
+        return self.keeper
+
+    def _reads_as_stored(self, fids: list[str]) -> bool:
+        """Whether each of these slots (in slot_memo) read this build the keys its stored fragment
+        read (ids compared); False when one has no stored fragment or reads a key new to the state."""
+        assert self.keeper is not None  # built by the splice that asks
+        blobs = self.keeper[1]
+        for fid in fids:
+            blob = blobs.get(fid)
+            ids = self._slot_key_ids(fid)
+            if blob is None or ids is None:
+                return False
+            try:
+                if ids != frozenset(orjson.loads(blob)):
+                    return False
+            except (orjson.JSONDecodeError, TypeError):
+                return False
+        return True
+
     def _slot_key_ids(self, fid: str) -> frozenset[int] | None:
         """The state's ids of every key a slot's partial read this build (see slot_memo), or None
         when one is new to the state; once per fragment id and process."""
         if fid in self.slot_ids:
             return self.slot_ids[fid]
         _, sdeps, sids = self.slot_memo[fid]
-        known = self.key_ids
-        assert known is not None
+        known: Any = self.key_ids
+        if known is None:
+            if self.lazy_ids is None:
+                self.lazy_ids = _LazyIds(self.state)
+            known = self.lazy_ids
         got = set(sids)
         for k in sdeps:
             i = known.get(orjson.dumps(k).decode())

@@ -131,15 +131,16 @@ class Runs:
     max_chars = 64 << 20
 
     def __init__(self) -> None:
-        self._runs: OrderedDict[tuple[Any, ...], tuple[str, frozenset[int]]] = OrderedDict()
+        self._runs: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
         self._chars = 0
         self.hits = 0
 
     def __len__(self) -> int:
         return len(self._runs)
 
-    def get(self, key: tuple[Any, ...], changed: frozenset[int] | set[int]) -> tuple[str, frozenset[int]] | None:
-        """The run's (text, ids) if it is kept and none of its ids is in ``changed``."""
+    def get(self, key: tuple[Any, ...], changed: frozenset[int] | set[int]) -> tuple[Any, ...] | None:
+        """The run's (text, ids) if it is kept and none of its ids is in ``changed``; (text, ids,
+        places) for a run put with ``places``."""
         run = self._runs.get(key)
         if run is None or (changed and not changed.isdisjoint(run[1])):
             return None
@@ -147,17 +148,19 @@ class Runs:
         self.hits += 1
         return run
 
-    def put(self, key: tuple[Any, ...], text: str, ids: frozenset[int]) -> None:
+    def put(self, key: tuple[Any, ...], text: str, ids: frozenset[int], places: Any = None) -> None:
+        """Keep a run; ``places``: where each item's text lies in it, for a run of slots
+        (Templates._each_slot)."""
         old = self._runs.pop(key, None)
         if old is not None:
             self._chars -= len(old[0])
-        self._runs[key] = (text, ids)
+        self._runs[key] = (text, ids) if places is None else (text, ids, places)
         self._chars += len(text)
         while self._chars > self.max_chars and self._runs:
-            _, (t, _) = self._runs.popitem(last=False)
-            self._chars -= len(t)
+            _, run = self._runs.popitem(last=False)
+            self._chars -= len(run[0])
 
     def drop_naming(self, gone: set[int]) -> None:
         """Forget every run that read one of the key ids in ``gone``."""
-        for key in [k for k, (_, ids) in self._runs.items() if not gone.isdisjoint(ids)]:
+        for key in [k for k, run in self._runs.items() if not gone.isdisjoint(run[1])]:
             self._chars -= len(self._runs.pop(key)[0])

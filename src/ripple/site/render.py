@@ -232,16 +232,27 @@ def slots_of(
     becomes the first of them (updated in place: it is the output's finished recording)."""
     slot_ids: set[int] = set()
     only: list[Key] = []
-    ascii_ = text.isascii()
     offsets: list[tuple[int, int, str]] = []
-    for start, end, (_, fid, sdeps, sids) in found:
+    for start, end, (_, fid, sdeps, sids, places) in found:
         # Not among the output's own keys nor an earlier slot's (both in ``own`` by now).
         only.extend([k for k in sdeps if k not in own])
         own.update(sdeps)
         slot_ids.update(sids)
-        if not ascii_:  # bytes, not characters, in the file
-            start, end = len(text[:start].encode()), len(text[:end].encode())
-        offsets.append((start, end, fid))
+        if places is None:
+            offsets.append((start, end, fid))
+        else:  # a partial_each: a slot per item
+            offsets.extend([(start + off, start + off + n, f) for off, n, f in places])
+    if not text.isascii():
+        # Bytes, not characters, in the file: counted along the text once (the places ascend).
+        cpos = bpos = 0
+
+        def at(c: int) -> int:
+            nonlocal cpos, bpos
+            bpos += len(text[cpos:c].encode())
+            cpos = c
+            return bpos
+
+        offsets = [(at(s), at(e), f) for s, e, f in offsets]
     return own, own_ids | slot_ids, (offsets, only, slot_ids - own_ids, own_ids)
 
 

@@ -267,6 +267,13 @@ class State:
             self._fragments = {r[0]: (r[1], r[2], r[3]) for r in rows}
         return self._fragments
 
+    def fragment_ids(self) -> dict[str, bytes]:
+        """Fragment id -> the orjson list of the key ids it read, for every stored fragment (their
+        texts are not read)."""
+        if self._fragments is not None:
+            return {fid: row[1] for fid, row in self._fragments.items()}
+        return dict(self.db.execute("SELECT id, deps FROM fragments"))
+
     def fragment(self, fid: str) -> tuple[str, bytes, bytes] | None:
         if self._fragments is not None:
             return self._fragments.get(fid)
@@ -398,7 +405,7 @@ class State:
             frags = self._fragments
             if gone:
                 self.runs.drop_naming(gone)
-                named = _namer(gone)
+                named = id_namer(gone)
                 if frags is not None:
                     stored: Any = ((fid, row[1]) for fid, row in frags.items())
                 else:
@@ -487,7 +494,7 @@ def _names_any(blob: bytes, ids: set[int]) -> bool:
         return True  # unreadable: drop it
 
 
-def _namer(ids: set[int]) -> Any:
+def id_namer(ids: set[int]) -> Any:
     """``blob -> bool``: whether an orjson id list (``[1,2,3]``) names one of ``ids`` (or is not
     readable). With few ids, a regex rules out most rows without decoding them."""
     if len(ids) > 256:

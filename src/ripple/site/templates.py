@@ -84,15 +84,15 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
 
 #: what _CodeGenerator writes, in the bytecode cache's keys: code compiled by another generator
 #: (an older ripple's) is compiled again, never run
-_CODE = "m4-"
+_CODE = "m5-"
 
 
 class _CodeGenerator(CodeGenerator):
     """Jinja's code, except that an autoescaped ``{{ x }}`` calls ``environment.markup(x)`` instead of
     ``escape(x)``: the same text, but a value that is Markup already (rendered markdown, a partial,
     kilobytes each, ~15% of the values a page prints) is passed on instead of copied into a new one;
-    and ``{{ partial(...) }}`` or ``{{ site.<path> }}`` printed straight into the template's output
-    becomes a slot (see Templates.slot and Templates.value_slot)."""
+    and ``{{ partial(...) }}``, ``{{ partial_each(...) }}`` or ``{{ site.<path> }}`` printed straight
+    into the template's output becomes a slot (see Templates.slot and Templates.value_slot)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -136,12 +136,13 @@ class _CodeGenerator(CodeGenerator):
 
 
 def _slot_call(node: Any) -> bool:
-    """Whether an output expression is a call of ``partial`` with plain arguments (constants,
-    names and their attributes or items): nothing in it can call a partial but the call itself."""
+    """Whether an output expression is a call of ``partial`` or ``partial_each`` with plain
+    arguments (constants, names and their attributes or items): nothing in it can call a partial
+    but the call itself."""
     return (
         isinstance(node, nodes.Call)
         and isinstance(node.node, nodes.Name)
-        and node.node.name == "partial"
+        and node.node.name in ("partial", "partial_each")
         and node.dyn_args is None
         and node.dyn_kwargs is None
         and all(_plain_expr(a) for a in node.args)
@@ -246,9 +247,10 @@ class Templates:
         #: fragment id)
         self.partial_memo: dict[tuple[Any, ...], tuple[Markup, dict[Key, bytes], Any, str | None]] = {}
         #: the recording depth at which the next partial call is a slot (-1: none), and that
-        #: call's (text, fragment id, keys, ids) for slot()
+        #: call's (text, fragment id, keys, ids, places) for slot(): ``places`` is None for one
+        #: partial, else (character offset, length, fragment id) of each item of a partial_each
         self.slot_pending = -1
-        self.slot_last: tuple[Markup, str, dict[Key, bytes], Any] | None = None
+        self.slot_last: SlotCall | None = None
         env.slot = self.slot  # type: ignore[attr-defined]
         env.pre_slot = self.pre_slot  # type: ignore[attr-defined]
         env.value_slot = self.value_slot  # type: ignore[attr-defined]
@@ -317,7 +319,7 @@ class Templates:
             and _slot_arg(context)
         ):
             # A slot (see slot()): its reads stay apart until the render shows where it went.
-            self.slot_last = (out, fid, deps, ids)
+            self.slot_last = (out, fid, deps, ids, None)
         else:
             TRACKER.merge(deps, ids)
         return out
@@ -380,12 +382,12 @@ class Templates:
         self.slot_pending = -1
         if last is None:
             return self.env.markup(value)
-        out, fid, deps, ids = last
+        out, fid, deps, ids, places = last
         if value is not out:
             TRACKER.merge(deps, ids)
             return self.env.markup(value)
         text = _SlotText(out)
-        TRACKER.stack[-1].slots.append((text, fid, deps, ids))  # type: ignore[union-attr]
+        TRACKER.stack[-1].slots.append((text, fid, deps, ids, places))  # type: ignore[union-attr]
         return text
 
     def value_slot(self, tname: str, root: Any) -> Markup | None:
@@ -399,7 +401,7 @@ class Templates:
         if root is not self.site or not stack or stack[-1].slots is None:
             return None
         out, deps, ids, fid = self.partial_parts(tname, None)
-        self.slot_last = (out, fid, deps, ids)  # type: ignore[assignment]
+        self.slot_last = (out, fid, deps, ids, None)  # type: ignore[assignment]
         return out
 
     def render_output(self, name: str, ctx: dict[str, Any]) -> tuple[str, list[tuple[int, int, Any]]]:
@@ -436,7 +438,9 @@ class Templates:
         ``{% for p in items %}{{ sep }}{{ partial(name, p) }}{% endfor %}``, in one call: a feed of
         9,000 items spends about a third of its time in the template loop and the call machinery
         around each memoized partial. ``sep`` is escaped unless it is markup (a literal such as
-        ``"\\n\\t"`` comes out as it is). Raises what :meth:`partial` raises."""
+        ``"\\n\\t"`` comes out as it is). Printed straight into an output, each item with a
+        fragment id is a slot (see :meth:`_each_slot`). Raises what :meth:`partial` raises."""
+        pending, self.slot_pending = self.slot_pending, -1
         sep_s = str(escape(sep))
         partial = self.partial
         if type(items) is not TrackedList:
@@ -448,6 +452,8 @@ class Templates:
         if not name.endswith((".html", ".xml", ".txt", ".json")):
             name += ".html"
         tname = name if name.startswith(INTERNAL) else "partials/" + name
+        if pending == len(TRACKER.stack) and TRACKER.stack[-1].slots is not None:
+            return self._each_slot(tname, sep_s, seq)
         # A memoized partial (already rendered, or taken from a fragment, this build) is replayed
         # here without a call: partial() itself pushes and pops a recording, so whether the open
         # recordings take ids cannot change between items.
@@ -494,6 +500,68 @@ class Templates:
             merge(rec.deps, rec.ids or ())
         return Markup("".join(parts))
 
+    def _each_slot(self, tname: str, sep_s: str, seq: list[Any]) -> Markup:
+        """partial_each printed straight into an output: the same text, but every item with a
+        fragment id is a slot of its own (slot() files them all under this call), its reads kept
+        apart from the output's. A later build in which only some items' reads changed splices
+        those items into the old file and keeps the others' bytes (build.py, ``_splice``): a
+        feed of 9,000 items is then a few items rendered, not 9,000 replayed. The list itself
+        (which items, in which order) is the output's own read. Raises what :meth:`partial` raises."""
+        memo = self.partial_memo
+        takes_ids = TRACKER.takes_ids()
+        rooted = ROOTED
+        parts: list[str] = []
+        places: list[tuple[int, int, str]] = []
+        deps: dict[Key, bytes] = {}
+        ids: set[int] = set()
+        pos = 0
+        runs, frags = self.runs, self.fragments
+        chunked = runs is not None and frags is not None and takes_ids and len(seq) >= RUN_ITEMS
+        step = RUN_ITEMS if chunked else max(len(seq), 1)
+        for start in range(0, len(seq), step):
+            chunk = seq[start : start + step]
+            rk: tuple[Any, ...] = ()
+            if chunked:
+                rk = (tname, sep_s, tuple(rooted[type(p)](p) for p in chunk), "slots")
+                run = runs.get(rk, frags.changed)  # type: ignore[union-attr]
+                if run is not None:
+                    text, rids, rplaces = run
+                    parts.append(text)
+                    ids.update(rids)
+                    places.extend([(pos + off, n, fid) for off, n, fid in rplaces])
+                    pos += len(text)
+                    continue
+            first, pos0, stored = len(parts), pos, True
+            chunk_ids: set[int] = set()
+            for p in chunk:
+                key = rooted[type(p)](p)
+                hit = memo.get((tname, ("t", key)))
+                if hit is not None and (takes_ids or not hit[2]):
+                    out, pdeps, pids, fid = hit
+                else:
+                    out, pdeps, pids, fid = self.partial_parts(tname, Tracked(key, p))
+                parts.append(sep_s)
+                parts.append(out)
+                pos += len(sep_s)
+                if fid is None:
+                    TRACKER.merge(pdeps, pids)  # no stable name: the output's own read
+                    stored = False
+                else:
+                    places.append((pos, len(out), fid))
+                    deps.update(pdeps)
+                    if pids:
+                        chunk_ids.update(pids)
+                    stored = stored and not pdeps
+                pos += len(out)
+            ids |= chunk_ids
+            if chunked and stored:
+                # Only items taken from stored fragments (ids alone), as partial_each's runs.
+                rel = [(off - pos0, n, fid) for off, n, fid in places[len(places) - len(chunk) :]]
+                runs.put(rk, "".join(parts[first:]), frozenset(chunk_ids), rel)  # type: ignore[union-attr]
+        text = Markup("".join(parts))
+        self.slot_last = (text, None, deps, ids, places)  # type: ignore[assignment]
+        return text
+
     def _abs_url(self, path: str) -> str:
         root = wrap(("site", "base_url"), self.config.base_url)
         return root.rstrip("/") + "/" + str(path).lstrip("/")
@@ -508,6 +576,10 @@ def _path_of(base_url: str) -> str:
     if "://" in url:
         url = "/" + url.split("://", 1)[1].partition("/")[2]
     return "/" + url.strip("/") if url.strip("/") else ""
+
+
+#: a slot call's (text, fragment id, keys read, ids read, places), see Templates.slot_last
+SlotCall = tuple[Markup, "str | None", dict[Key, bytes], Any, "list[tuple[int, int, str]] | None"]
 
 
 class _SlotText(Markup):
