@@ -1271,7 +1271,10 @@ class _Build:
         assert self.model is not None
         path = self.state.path.parent / SNAPSHOT_FILE
         if parallel.available():
-            return parallel.spawn(lambda: self.model.dump(path, stamp))  # type: ignore[union-attr]
+            # At a lower priority: the build's own rows, commit and writer come first on the two
+            # cores (the snapshot only speeds up the next build). E6 at 10k posts, in-process,
+            # three runs each: 6.09-6.56 -> 5.67-6.03 s.
+            return parallel.spawn(lambda: (os.nice(10), self.model.dump(path, stamp))[1])  # type: ignore[union-attr]
         return True if self.model.dump(path, stamp) else None
 
     def _in_child(self) -> None:
