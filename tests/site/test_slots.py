@@ -212,15 +212,59 @@ def _rows(out: Path) -> list[tuple[str, bytes, str]]:
         db.close()
 
 
+def _keys(out: Path) -> list[tuple[int, str]]:
+    db = sqlite3.connect(out / ".ripple" / "site.db")
+    try:
+        return db.execute("SELECT id, key FROM keys ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def _split_twin(built: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the built site and its output, and renders split from two outputs on."""
+    twin = tmp_path / "twin"
+    shutil.copytree(tmp_path / "src", twin / "src")
+    shutil.copytree(built[1], twin / "out")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    return twin
+
+
+@pytest.mark.skipif(not parallel.available(), reason="needs fork, 2 CPUs and a single thread")
+def test_a_split_render_commits_the_rows_and_key_ids_of_a_one_process_build(built, tmp_path, monkeypatch) -> None:
+    # Each process of a split render sorts its outputs' known ids itself, and the commit hands out
+    # ids to new keys in the order the outputs read them: the state must be the one a build in a
+    # single process writes, rows, key ids and swept keys alike.
+    src, out = built
+    twin = _split_twin(built, tmp_path, monkeypatch)
+    monkeypatch.setattr(sys.modules["ripple.site.build"], "BULK_OUTPUTS", 5)  # so unreferenced keys are swept
+    recent = "2026-11-27T11:00:00Z"
+    for step, edit in enumerate(
+        [
+            lambda s: E.add_post(s, "split-newest", recent),  # new keys on every page's sidebar
+            lambda s: E.edit_layout(s, "partials/sidebar.html", "split"),
+            lambda s: E.retitle(E.posts(s)[4], "Split retitled"),
+            lambda s: E.unpublish(E.posts(s)[7]),  # its keys unreferenced: swept
+            lambda s: E.edit_body_head(E.posts(s)[9], "split"),
+            lambda s: E.edit_config_title(s, "Split Blog"),
+        ]
+    ):
+        edit(src)
+        edit(twin / "src")
+        build(src, out, now=NOW)
+        with monkeypatch.context() as m:
+            m.setenv("RIPPLE_SITE_JOBS", "1")
+            build(twin / "src", twin / "out", now=NOW)
+        assert _rows(out) == _rows(twin / "out"), step
+        assert _keys(out) == _keys(twin / "out"), step
+    oracle(src, out, tmp_path)
+
+
 @pytest.mark.skipif(not parallel.available(), reason="needs fork, 2 CPUs and a single thread")
 def test_splices_that_read_the_same_keys_keep_their_rows_ids(built, tmp_path, monkeypatch) -> None:
     # In a split render, a splice whose slots read the keys they read before keeps the row's ids
     # instead of mapping them again: the rows must be the ones the full mapping writes.
     src, out = built
-    twin = tmp_path / "twin"
-    shutil.copytree(tmp_path / "src", twin / "src")
-    shutil.copytree(out, twin / "out")
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    twin = _split_twin(built, tmp_path, monkeypatch)
     builds = sys.modules["ripple.site.build"]
     same: list[bool] = []
     splice = builds._Build._splice

@@ -17,8 +17,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import accumulate, compress
-from operator import not_
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -732,6 +731,7 @@ class _Build:
         id_memo: dict[Key, int] = {}
         sweep = bulk and not full
         referenced: set[int] = set()
+        tables: set[_KeyTable] = set()  # of split renders' outputs, whose old ids they list
         before = st.outputs() if not full else {}
         for path, o in outputs.items():
             if isinstance(o, _Kept):
@@ -745,16 +745,14 @@ class _Build:
                     referenced |= row.dep_ids()
                 continue
             if type(o) is _Remote:
+                # Its process sorted the old ids already (_row_ids): only keys new to the state get
+                # ids here, in the order the outputs read them, as a one-process build hands them out.
                 tab = o.table
                 res = tab.resolve
-                idx = o.idx
-                ids = list(map(res.__getitem__, idx))
-                if None in ids:
-                    # In the order the outputs read them, so ids come out as a one-process build's.
-                    # (Ids start at 1: ``not`` picks the codes not resolved yet, None.)
-                    base = tab.base
-                    for c in compress(idx, map(not_, ids)):
-                        kt = tab.keys[c - base]
+                head, new, s_head, s_new, where_json = o.pre
+                for c in new:
+                    if res[c] is None:
+                        kt = tab.keys[c - tab.base]
                         i = key_ids.get(kt[0])  # new to the state, unless an earlier output had it
                         if i is None:
                             i = next_id
@@ -762,21 +760,26 @@ class _Build:
                             key_ids[kt[0]] = i
                             new_keys[i] = kt
                         res[c] = i
-                    ids = list(map(res.__getitem__, idx))
-                got = set(ids)
-                to_id = res.__getitem__
-            else:
-                for k in [k for k in o.deps if k not in id_memo]:
-                    text = orjson.dumps(k).decode()
-                    i = key_ids.get(text)
-                    if i is None:
-                        i = next_id
-                        next_id += 1
-                        key_ids[text] = i
-                        new_keys[i] = (text, o.deps[k], *_classify(k))
-                    id_memo[k] = i
-                got = set(map(id_memo.__getitem__, o.deps))
-                to_id = id_memo.__getitem__
+                new_ids = [res[c] for c in new]
+                slots = b""
+                if s_head is not None:
+                    slots = b"[" + _close_ids(s_head, [res[c] for c in s_new]) + b"," + where_json + b"]"
+                if sweep:
+                    tables.add(tab)
+                    referenced.update(new_ids)  # type: ignore[arg-type]
+                rows[path] = (o.hash, o.producer, _close_ids(head, new_ids), ",".join(sorted(o.flags)), slots)  # type: ignore[arg-type]
+                continue
+            for k in [k for k in o.deps if k not in id_memo]:
+                text = orjson.dumps(k).decode()
+                i = key_ids.get(text)
+                if i is None:
+                    i = next_id
+                    next_id += 1
+                    key_ids[text] = i
+                    new_keys[i] = (text, o.deps[k], *_classify(k))
+                id_memo[k] = i
+            got = set(map(id_memo.__getitem__, o.deps))
+            to_id = id_memo.__getitem__
             slots = b""
             if o.slots is not None:
                 # Ids read only in slots: those of keys no own read shares, less the own ids.
@@ -794,6 +797,8 @@ class _Build:
         # re-checked now and then, never wrong).
         dead: set[int] = set()
         if sweep:
+            for tab in tables:
+                referenced |= tab.read
             for o in outputs.values():
                 if isinstance(o, _Kept):
                     referenced.update(o.row.dep_ids())
@@ -1307,6 +1312,7 @@ class _Build:
         known, base = self.key_ids, self.key_base
         codes: dict[Key, int] = {}
         table: list[tuple[str, bytes, str, int]] = []
+        read: set[int] = set()  # the ids under base this process's outputs read (for the sweep)
 
         def work(item: tuple[str, Producer]) -> tuple[Any, ...]:
             # In each process, as it renders (the queue balances the cost, see split_map).
@@ -1324,7 +1330,8 @@ class _Build:
             if sl is not None:
                 sl = (sl[0], [codes[k] for k in sl[1]], sorted(sl[2]), sorted(sl[3]))
             idx = list(map(codes.__getitem__, deps))
-            return o.hash, o.producer, sorted(o.flags), data, idx, sorted(o.ids), sl, o.same
+            pre = None if o.same else _row_ids(idx, o.ids, sl, base, read)
+            return o.hash, o.producer, sorted(o.flags), data, idx, sorted(o.ids), sl, o.same, pre
 
         def child_result(outs: list[tuple[Any, ...]]) -> Any:
             frags = []
@@ -1332,9 +1339,9 @@ class _Build:
                 if fid not in frags_before:
                     frags.append((fid, text, [codes[k] for k in deps if k in codes], len(deps), sorted(ids)))
             md = {pid: row for pid, row in cc.new.items() if pid not in before}
-            return table, outs, md, frags, self.spliced - spliced
+            return table, outs, md, frags, self.spliced - spliced, read
 
-        results, theirs, (their_table, outs, md, frags, their_spliced) = parallel.split_map(
+        results, theirs, (their_table, outs, md, frags, their_spliced, their_read) = parallel.split_map(
             items,
             work,
             weights=weights,
@@ -1344,15 +1351,15 @@ class _Build:
             folder=self.state.path.parent,
         )
         self.spliced += their_spliced
-        mine = _KeyTable(table, base)
+        mine = _KeyTable(table, base, read)
         self.split_tables.append((codes, mine))
         for i, r in enumerate(results):
             if r is not None:
-                h, producer, flags, data, idx, ids, sl, same = r
-                results[i] = (_Remote(h, producer, mine, idx, set(flags), ids, sl, same), data)
-        keys = _KeyTable(their_table, base)
-        for i, (h, producer, flags, data, idx, ids, sl, same) in zip(theirs, outs, strict=True):
-            results[i] = (_Remote(h, producer, keys, idx, set(flags), ids, sl, same), data)
+                h, producer, flags, data, idx, ids, sl, same, pre = r
+                results[i] = (_Remote(h, producer, mine, idx, set(flags), ids, sl, same, pre), data)
+        keys = _KeyTable(their_table, base, their_read)
+        for i, (h, producer, flags, data, idx, ids, sl, same, pre) in zip(theirs, outs, strict=True):
+            results[i] = (_Remote(h, producer, keys, idx, set(flags), ids, sl, same, pre), data)
         for fid, text, idx, n, ids in frags:
             # A fragment whose keys all reached the child's outputs (so they get ids); else not kept.
             if fid not in fragments.new and len(idx) == n:
@@ -1582,12 +1589,14 @@ class _KeyTable:
     is the key's id: filled in for table entries by the commit as outputs reading them come up
     (None: not yet)."""
 
-    __slots__ = ("base", "keys", "resolve")
+    __slots__ = ("base", "keys", "read", "resolve")
 
-    def __init__(self, keys: list[tuple[str, bytes, str, int]], base: int) -> None:
+    def __init__(self, keys: list[tuple[str, bytes, str, int]], base: int, read: set[int]) -> None:
         self.keys = keys
         self.base = base
         self.resolve: list[int | None] = [*range(base), *[None] * len(keys)]
+        #: the ids under ``base`` that the outputs of this table's process read
+        self.read = read
 
 
 @dataclass(slots=True)
@@ -1603,6 +1612,40 @@ class _Remote:
     #: as _New's, with the keys read only in slots as codes
     slots: Any = None
     same: bool = False
+    #: the row's id lists as far as the rendering process knew the ids (see _row_ids), or None
+    pre: Any = None
+
+
+def _row_ids(idx: list[int], ids: Any, sl: Any, base: int, read: set[int]) -> tuple[Any, ...]:
+    """An output's row id lists, worked out by the process that rendered it (both at once, not the
+    committing one alone after the render), as far as it knows the ids: codes under ``base`` are
+    the state's ids, the others are keys new to the state, whose ids the commit hands out in
+    order, all above every old id. So each sorted list is the old ids' JSON, open at the end,
+    followed by the new ones. Returns (deps JSON head, new codes in read order, slots' JSON head
+    or None, their new codes, the slots' places as JSON); adds the old ids read to ``read``."""
+    got = set(idx)
+    got.update(ids)
+    old = sorted([c for c in got if c < base])
+    read.update(old)
+    new = [c for c in idx if c >= base]
+    if sl is None:
+        return orjson.dumps(old)[:-1], new, None, [], b""
+    where, only, only_ids, own_ids = sl
+    only_c = set(only)
+    # As the commit does with ids: read only in slots, less what the output itself read.
+    own = (set(idx) - only_c).union(own_ids)
+    in_slots = (only_c | set(only_ids)) - own
+    s_old = sorted([c for c in in_slots if c < base])
+    s_new = [c for c in in_slots if c >= base]
+    return orjson.dumps(old)[:-1], new, orjson.dumps(s_old)[:-1], s_new, orjson.dumps(where)
+
+
+def _close_ids(head: bytes, new_ids: list[int]) -> bytes:
+    """A JSON id list from _row_ids' open head and the new ids (all above the head's)."""
+    if not new_ids:
+        return head + b"]"
+    tail = ",".join(map(str, sorted(new_ids))).encode()
+    return head + (b"," if len(head) > 1 else b"") + tail + b"]"
 
 
 def _fragment_rows(
