@@ -414,6 +414,10 @@ class _Build:
         self.keeper: tuple[Callable[[str], bool], dict[str, bytes]] | None = None
         #: key text -> id from the state, one key at a time, where the split render loaded none
         self.lazy_ids: _LazyIds | None = None
+        #: slots (fragment ids) found this build to read other keys than their stored fragment,
+        #: and the same keys (see _reads_as_stored)
+        self.slot_moved: set[str] = set()
+        self.slot_as_stored: set[str] = set()
 
     def _lap(self, name: str, t: float) -> float:
         n = time.perf_counter()
@@ -1128,15 +1132,6 @@ class _Build:
         now, by the rule that keeps a whole output): a feed's unchanged items are not looked up.
         Unless every slot rendered again read the very keys its stored fragment did (so the row
         keeps its ids), the splice is made again with every slot's text."""
-        got = self._spliced(path, row, r, True)
-        return self._spliced(path, row, r, False) if got is False else got
-
-    def _spliced(
-        self, path: str, row: Any, r: Any, keep_bytes: bool
-    ) -> tuple[bytes, dict[Key, bytes], set[int], Slots, bool] | Literal[False] | None:
-        """:meth:`_splice`, keeping the bytes of unchanged slots if ``keep_bytes``; False when
-        some were kept but a slot rendered again read other keys than its stored fragment."""
-        info = row.slot_info()
         try:
             with open(os.path.join(self.out, path), "rb") as f:
                 data = f.read()
@@ -1144,7 +1139,17 @@ class _Build:
             return None
         if digest_bytes(data) != row.hash:
             return None
-        only, where = info
+        got = self._spliced(data, row, r, True)
+        return self._spliced(data, row, r, False) if got is False else got
+
+    def _spliced(
+        self, data: bytes, row: Any, r: Any, keep_bytes: bool
+    ) -> tuple[bytes, dict[Key, bytes], set[int], Slots, bool] | Literal[False] | None:
+        """:meth:`_splice` of the output's checked bytes ``data``, keeping the bytes of unchanged
+        slots if ``keep_bytes``; False when some were kept but a slot rendered again read other
+        keys than its stored fragment, or one known to (then at once: E6's new post in every
+        sidebar would otherwise cost each page two passes)."""
+        only, where = row.slot_info()
         own_ids = set(row.dep_ids() - only)
         memo = self.slot_memo
         pieces: list[bytes] = []
@@ -1165,6 +1170,8 @@ class _Build:
                     offsets.append((size - (end - start), size, fid))
                     pos = end
                     continue
+                if keep_bytes and fid in self.slot_moved:
+                    return False
                 fetched.append(fid)
                 got = memo.get(fid)
                 if got is None:
@@ -1236,15 +1243,18 @@ class _Build:
         assert self.keeper is not None  # built by the splice that asks
         blobs = self.keeper[1]
         for fid in fids:
+            if fid in self.slot_as_stored:
+                continue
             blob = blobs.get(fid)
             ids = self._slot_key_ids(fid)
-            if blob is None or ids is None:
-                return False
             try:
-                if ids != frozenset(orjson.loads(blob)):
-                    return False
+                same = blob is not None and ids is not None and ids == frozenset(orjson.loads(blob))
             except (orjson.JSONDecodeError, TypeError):
+                same = False
+            if not same:
+                self.slot_moved.add(fid)
                 return False
+            self.slot_as_stored.add(fid)
         return True
 
     def _slot_key_ids(self, fid: str) -> frozenset[int] | None:
