@@ -19,9 +19,11 @@ from jinja2 import nodes
 from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 
+from ripple.site import loops
 from ripple.site.errors import BuildError
 from ripple.site.fragments import RUN_ITEMS, Fragments, Runs, fragment_id
 from ripple.site.layouts import DEFAULTS_DIR, INTERNAL, internal_templates
+from ripple.site.loops import LOOP, parent_of
 from ripple.site.tracking import MISSING_DIGEST, ROOTED, TRACKER, Key, Tracked, TrackedList, TrackedMap, wrap
 
 __all__ = ["DEFAULTS_DIR", "INTERNAL", "Templates", "internal_templates"]
@@ -36,6 +38,8 @@ class _Loader(jinja2.BaseLoader):
         if template.startswith(VALUE):  # a value slot's template, see Templates.value_slot
             source = "{% autoescape true %}{{ " + template[len(VALUE) :] + " }}{% endautoescape %}"
             return source, template, lambda: True
+        if template.startswith(LOOP):  # a loop body's template: its layout's source (loops.py)
+            return self.get_source(environment, parent_of(template)[1])
         path = self.files.get(template)
         if path is None:
             raise jinja2.TemplateNotFound(template)
@@ -84,7 +88,7 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
 
 #: what _CodeGenerator writes, in the bytecode cache's keys: code compiled by another generator
 #: (an older ripple's) is compiled again, never run
-_CODE = "m5-"
+_CODE = "m6-"
 
 
 class _CodeGenerator(CodeGenerator):
@@ -194,8 +198,23 @@ class TrackingEnvironment(jinja2.Environment):
         return value if type(value) is Markup else escape(value)
 
     def _load_template(self, name: str, globals: Any) -> jinja2.Template:
-        TRACKER.record_digest(("tpl", name), self.digests.get(name, MISSING_DIGEST))
+        rec = parent_of(name)[1] if name.startswith(LOOP) else name
+        TRACKER.record_digest(("tpl", rec), self.digests.get(rec, MISSING_DIGEST))
         return super()._load_template(name, globals)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """Jinja's parse, with loops whose bodies read only their item compiled as partials (see
+        loops.py); a loop body's template name parses to that body."""
+        allowed = set(self.globals)
+        if name is not None and name.startswith(LOOP):
+            parse = super()._parse
+            return loops.body(lambda: parse(source, parent_of(name)[1], filename), name, allowed, self)
+        tree = super()._parse(source, name, filename)
+        if name is None or name.startswith((VALUE, INTERNAL)):
+            # ripple's own layouts are written to fit: the sitemap's entries (two fields each) cost
+            # less inline than as 16k stored fragments.
+            return tree
+        return loops.rewrite(tree, name, allowed, self)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         cls = obj.__class__
@@ -254,6 +273,7 @@ class Templates:
         env.slot = self.slot  # type: ignore[attr-defined]
         env.pre_slot = self.pre_slot  # type: ignore[attr-defined]
         env.value_slot = self.value_slot  # type: ignore[attr-defined]
+        env.loop_each = self.partial_each  # type: ignore[attr-defined]  # a loop body's items (loops.py)
         #: partials kept from earlier builds (set by the build when it has a state to keep them in)
         self.fragments: Fragments | None = None
         #: runs of list items kept assembled in a warm process (set by the build with fragments)
@@ -268,6 +288,8 @@ class Templates:
     def exists(self, name: str) -> bool:
         if name.startswith(VALUE):
             return True  # made from its name: nothing to record
+        if name.startswith(LOOP):
+            name = parent_of(name)[1]  # a loop body is read as its layout
         d = self.env.digests.get(name, MISSING_DIGEST)
         TRACKER.record_digest(("tpl", name), d)
         return name in self.files
@@ -307,9 +329,7 @@ class Templates:
     def partial(self, name: str, context: Any = None) -> Markup:
         """``partial("sidebar.html", page)``: render ``layouts/partials/<name>`` once per build per
         argument and replay its recorded reads into every caller (Hugo's partialCached, made safe)."""
-        if not name.endswith((".html", ".xml", ".txt", ".json")):
-            name += ".html"
-        tname = name if name.startswith(INTERNAL) else "partials/" + name
+        tname = _partial_template(name)
         pending, self.slot_pending = self.slot_pending, -1
         out, deps, ids, fid = self.partial_parts(tname, context)
         if (
@@ -449,9 +469,7 @@ class Templates:
         seq = items._seq
         # What iterating the list in a template records (TrackedList.__iter__).
         TRACKER.record((*items._key, ("iter",)), seq)
-        if not name.endswith((".html", ".xml", ".txt", ".json")):
-            name += ".html"
-        tname = name if name.startswith(INTERNAL) else "partials/" + name
+        tname = _partial_template(name)
         if pending == len(TRACKER.stack) and TRACKER.stack[-1].slots is not None:
             return self._each_slot(tname, sep_s, seq)
         # A memoized partial (already rendered, or taken from a fragment, this build) is replayed
@@ -598,6 +616,16 @@ def _index_of(events: list[str], obj: str, start: int) -> int:
         if events[i] is obj:
             return i
         start = i + 1
+
+
+def _partial_template(name: str) -> str:
+    """The template a partial's name stands for: ``sidebar`` is ``partials/sidebar.html``; ripple's
+    own (``_internal/...``) and loop bodies' (loops.py) are named in full."""
+    if name.startswith(LOOP):
+        return name
+    if not name.endswith((".html", ".xml", ".txt", ".json")):
+        name += ".html"
+    return name if name.startswith(INTERNAL) else "partials/" + name
 
 
 def _slot_arg(v: Any) -> bool:
