@@ -44,6 +44,16 @@ CASES = [
         3,
         "template error",
     ),
+    ("layouts/_default/single.html", 'S\n{{ partial("nope.html") }}\n', "layouts/_default/single.html", 2, "not found"),
+    # the name of a loop body's template (loops.py), malformed or past the layout's loops
+    ("layouts/_default/single.html", 'S\n\n{{ partial("/for/x") }}\n', "layouts/_default/single.html", 3, "/for/x"),
+    (
+        "layouts/_default/single.html",
+        '{% include "/for/7/_default/single.html" %}\n',
+        "layouts/_default/single.html",
+        1,
+        "template not found: /for/7/_default/single.html",
+    ),
     ("hugo.toml", 'title = "T"\n[pagination]\npagerSize = 0\n', "hugo.toml", 3, "pagerSize"),
     ("hugo.toml", 'title = "T"\ntimeZone = "Mars/Base"\n', "hugo.toml", 2, "time zone"),
     ("hugo.toml", 'title = "T"\n[permalinks]\nposts = "/:yeer/:slug/"\n', "hugo.toml", 3, "unknown permalink token"),

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import TemplateNotFound, nodes
 
 #: names of loop bodies' templates start with this; no layout's name does (they are relative paths)
 LOOP = "/for/"
@@ -66,8 +66,11 @@ def loop_name(n: int, template: str) -> str:
 
 
 def parent_of(name: str) -> tuple[int, str]:
-    """(n, template) of a loop body's template name. Raises ValueError for another name."""
+    """(n, template) of a loop body's template name. Raises TemplateNotFound for a name that
+    starts like one but is not (a template can name one in ``partial`` or ``include``)."""
     n, _, template = name[len(LOOP) :].partition("/")
+    if not name.startswith(LOOP) or not n.isdigit() or not template:
+        raise TemplateNotFound(name)
     return int(n), template
 
 
@@ -147,11 +150,11 @@ def rewrite(tree: nodes.Template, name: str, allowed: set[str], env: Any) -> nod
 def body(parse: Callable[[], nodes.Template], name: str, allowed: set[str], env: Any) -> nodes.Template:
     """The template of the loop body named ``name``: ``{% set <target> = ctx %}BODY`` (a partial's
     argument is ``ctx``), from ``parse()``, a fresh parse of its parent's source. Raises
-    LookupError when the parent has no such loop (it was edited since the name was made)."""
+    TemplateNotFound when the parent has no such loop."""
     n, _ = parent_of(name)
     loops = _loops(parse(), allowed)
     if n >= len(loops):
-        raise LookupError(name)
+        raise TemplateNotFound(name)
     holder, i = loops[n]
     f = holder[i]
     bind = nodes.Assign(nodes.Name(f.target.name, "store"), nodes.Name("ctx", "load"))

@@ -198,7 +198,7 @@ class TrackingEnvironment(jinja2.Environment):
         return value if type(value) is Markup else escape(value)
 
     def _load_template(self, name: str, globals: Any) -> jinja2.Template:
-        rec = parent_of(name)[1] if name.startswith(LOOP) else name
+        rec = _layout_of(name)
         TRACKER.record_digest(("tpl", rec), self.digests.get(rec, MISSING_DIGEST))
         return super()._load_template(name, globals)
 
@@ -288,8 +288,7 @@ class Templates:
     def exists(self, name: str) -> bool:
         if name.startswith(VALUE):
             return True  # made from its name: nothing to record
-        if name.startswith(LOOP):
-            name = parent_of(name)[1]  # a loop body is read as its layout
+        name = _layout_of(name)  # a loop body is read as its layout
         d = self.env.digests.get(name, MISSING_DIGEST)
         TRACKER.record_digest(("tpl", name), d)
         return name in self.files
@@ -317,6 +316,8 @@ class Templates:
         if isinstance(e, jinja2.TemplateSyntaxError):
             return BuildError(f"template syntax error: {e.message}", file=e.filename or name, line=e.lineno)
         file, line = self._where(e, name)
+        if isinstance(e, jinja2.TemplateNotFound):  # a partial, include or extends naming no layout
+            return BuildError(f"template not found: {e.name}", file=file, line=line)
         msg = e.message if isinstance(e, jinja2.TemplateError) and e.message else f"{type(e).__name__}: {e}"
         return BuildError(f"template error: {msg}", file=file, line=line)
 
@@ -616,6 +617,17 @@ def _index_of(events: list[str], obj: str, start: int) -> int:
         if events[i] is obj:
             return i
         start = i + 1
+
+
+def _layout_of(name: str) -> str:
+    """The layout a template name reads: a loop body's (loops.py) is its layout's; a name that is
+    not a loop body's, itself."""
+    if name.startswith(LOOP):
+        try:
+            return parent_of(name)[1]
+        except jinja2.TemplateNotFound:
+            pass
+    return name
 
 
 def _partial_template(name: str) -> str:
