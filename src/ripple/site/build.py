@@ -1341,7 +1341,7 @@ class _Build:
                 sl = (sl[0], [codes[k] for k in sl[1]], sorted(sl[2]), sorted(sl[3]))
             idx = list(map(codes.__getitem__, deps))
             pre = None if o.same else _row_ids(idx, o.ids, sl, base, read)
-            return o.hash, o.producer, sorted(o.flags), data, sorted(o.ids), sl, o.same, pre
+            return o.hash, o.producer, sorted(o.flags), data, sl, o.same, pre
 
         def child_result(outs: list[tuple[Any, ...]]) -> Any:
             frags = []
@@ -1365,11 +1365,11 @@ class _Build:
         self.split_tables.append((codes, mine))
         for i, r in enumerate(results):
             if r is not None:
-                h, producer, flags, data, ids, sl, same, pre = r
-                results[i] = (_Remote(h, producer, mine, set(flags), ids, sl, same, pre), data)
+                h, producer, flags, data, sl, same, pre = r
+                results[i] = (_Remote(h, producer, mine, set(flags), sl, same, pre), data)
         keys = _KeyTable(their_table, base, their_read)
-        for i, (h, producer, flags, data, ids, sl, same, pre) in zip(theirs, outs, strict=True):
-            results[i] = (_Remote(h, producer, keys, set(flags), ids, sl, same, pre), data)
+        for i, (h, producer, flags, data, sl, same, pre) in zip(theirs, outs, strict=True):
+            results[i] = (_Remote(h, producer, keys, set(flags), sl, same, pre), data)
         for fid, text, idx, n, ids in frags:
             # A fragment whose keys all reached the child's outputs (so they get ids); else not kept.
             if fid not in fragments.new and len(idx) == n:
@@ -1618,7 +1618,6 @@ class _Remote:
     producer: str
     table: _KeyTable
     flags: set[str]
-    ids: list[int]
     #: as _New's, with the keys read only in slots as codes
     slots: Any = None
     same: bool = False
