@@ -786,11 +786,8 @@ class _Build:
             to_id = id_memo.__getitem__
             slots = b""
             if o.slots is not None:
-                # Ids read only in slots: those of keys no own read shares, less the own ids.
                 where, only, only_ids, own_ids = o.slots
-                only_keys = set(map(to_id, only))
-                own = (got - only_keys).union(own_ids)
-                slots = orjson.dumps([sorted((only_keys | set(only_ids)) - own), where])
+                slots = orjson.dumps([sorted(_in_slots(got, set(map(to_id, only)), only_ids, own_ids)), where])
             if o.ids:
                 got.update(o.ids)
             if sweep:
@@ -1640,13 +1637,19 @@ def _row_ids(idx: list[int], ids: Any, sl: Any, base: int, read: set[int]) -> tu
     if sl is None:
         return orjson.dumps(old)[:-1], new, None, [], b""
     where, only, only_ids, own_ids = sl
-    only_c = set(only)
-    # As the commit does with ids: read only in slots, less what the output itself read.
-    own = (set(idx) - only_c).union(own_ids)
-    in_slots = (only_c | set(only_ids)) - own
+    in_slots = _in_slots(set(idx), set(only), only_ids, own_ids)
     s_old = sorted([c for c in in_slots if c < base])
     s_new = [c for c in in_slots if c >= base]
     return orjson.dumps(old)[:-1], new, orjson.dumps(s_old)[:-1], s_new, orjson.dumps(where)
+
+
+def _in_slots(read: set[int], only: set[int], only_ids: Any, own_ids: Any) -> set[int]:
+    """The ids an output read only inside its slots: those of the keys ``only`` (read in slots
+    and by no own read) and ``only_ids`` (read through slots' fragments), less any the output
+    read itself (``read``: its keys' ids, whichever slots read too; ``own_ids``: through its own
+    fragments). The commit and both render processes use it (on ids and on key codes)."""
+    own = (read - only).union(own_ids)
+    return (only | set(only_ids)) - own
 
 
 def _close_ids(head: bytes, new_ids: list[int]) -> bytes:
