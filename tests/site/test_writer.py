@@ -167,6 +167,86 @@ def test_a_writer_that_cannot_be_spawned_leaves_the_writing_to_the_build(
     oracle(site_src, tmp_path / "out", tmp_path)
 
 
+@pytest.mark.skipif(
+    not (writer.can_spawn() and parallel.available()), reason="needs memfd_create, posix_spawn and fork"
+)
+def test_both_render_processes_spool_their_outputs_for_the_spawned_writer(
+    site_src: Path, tmp_path: Path, monkeypatch
+) -> None:
+    # A split render: the forked renderer's outputs go into the second memory file, never back
+    # through its results, and the writer maps both. What it writes must be a clean build's bytes.
+    src = tmp_path / "src"
+    shutil.copytree(site_src, src)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    monkeypatch.setattr(writer, "SPAWN_MIN_FILES", 1)
+    handed = []
+    real = writer.OutputWriter._spawn
+
+    def spawn(self: writer.OutputWriter) -> None:
+        handed.append({p: v[0] if isinstance(v, tuple) else "bytes" for p, v in self.files.items()})
+        real(self)
+
+    monkeypatch.setattr(writer.OutputWriter, "_spawn", spawn)
+    out = tmp_path / "out"
+    build(src, out, now=NOW)
+    E.edit_layout(src, "partials/sidebar.html", "spooled")
+    res = build(src, out, now=NOW)
+    assert len(res.written) > 40
+    assert len(handed) == 2  # the full build's and the rewrite's
+    oracle(src, out, tmp_path)
+    for files in handed[:2]:
+        # Each rendered output went into its own process's file; only static files come as bytes.
+        assert list(files.values()).count(0) > 5 and list(files.values()).count(1) > 5
+        assert all((src / "static" / p).is_file() for p, v in files.items() if v == "bytes")
+
+
+@pytest.mark.skipif(
+    not (writer.can_spawn() and parallel.available()), reason="needs memfd_create, posix_spawn and fork"
+)
+@pytest.mark.parametrize("spawn", [True, False])
+def test_outputs_the_spool_cannot_take_stay_in_memory(site_src: Path, tmp_path: Path, monkeypatch, spawn) -> None:
+    # A memory file that refuses some writes (no memory left for it): those outputs keep their
+    # bytes, the rest are read back from the spool when no writer process can be had.
+    src = tmp_path / "src"
+    shutil.copytree(site_src, src)
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    monkeypatch.setattr(writer, "SPAWN_MIN_FILES", 1)
+    calls = [0]
+    real_pwrite = writer._pwrite_fully
+
+    def pwrite(fd: int, data: bytes, at: int) -> None:
+        calls[0] += 1
+        if calls[0] % 3 == 0:
+            raise OSError(28, "No space left on device")
+        real_pwrite(fd, data, at)
+
+    monkeypatch.setattr(writer, "_pwrite_fully", pwrite)
+    if not spawn:
+        monkeypatch.setattr(writer.os, "posix_spawn", lambda *a, **k: (_ for _ in ()).throw(PermissionError(1, "no")))
+    out = tmp_path / "out"
+    res = build(src, out, now=NOW)
+    assert len(res.written) > 40 and _dirty(out) == b"0"
+    monkeypatch.undo()
+    oracle(src, out, tmp_path)
+
+
+def test_spool_reads_back_what_each_side_put(tmp_path: Path) -> None:
+    spool = writer.Spool.open()
+    if spool is None:
+        pytest.skip("needs memfd_create")
+    try:
+        a = spool.put(b"first output")
+        spool.as_side(1)
+        b = spool.put(b"")
+        c = spool.put(b"x" * 70000)
+        spool.as_side(0)  # after what side 0 holds already
+        d = spool.put(b"last")
+        assert (a, b, c, d) == ((0, 0, 12), (1, 0, 0), (1, 0, 70000), (0, 12, 16))
+        assert [spool.read(r) for r in (a, b, c, d)] == [b"first output", b"", b"x" * 70000, b"last"]
+    finally:
+        spool.close()
+
+
 def test_partial_each_matches_the_template_loop(tmp_path: Path) -> None:
     layouts = {
         "layouts/_default/baseof.html": "{% block main %}{% endblock %}",

@@ -61,7 +61,7 @@ from ripple.site.tracking import (
     key_from_json,
     resolve,
 )
-from ripple.site.writer import OutputWriter
+from ripple.site.writer import OutputWriter, Spool, Spooled
 
 if TYPE_CHECKING:
     from ripple.site.config import SiteConfig
@@ -244,6 +244,8 @@ class Builder:
             try:
                 result = b.run(t0)
             finally:
+                if b.spool is not None:
+                    b.spool.close()
                 if b.dumper:
                     from ripple.site import parallel
 
@@ -418,6 +420,8 @@ class _Build:
         #: and the same keys (see _reads_as_stored)
         self.slot_moved: set[str] = set()
         self.slot_as_stored: set[str] = set()
+        #: where split renders put the outputs' bytes (see writer.Spool); closed by Builder.build
+        self.spool: Spool | None = None
 
     def _lap(self, name: str, t: float) -> float:
         n = time.perf_counter()
@@ -645,7 +649,7 @@ class _Build:
         # Many files are written by another process (writer.py) while the state's rows are
         # worked out and inserted; the commit that marks the state clean waits for it.
         st.set_dirty(True)
-        writer = OutputWriter(self.out, to_write, stale, prev)
+        writer = OutputWriter(self.out, to_write, stale, prev, self.spool)
         writer.start()
         t = self._lap("write", t)  # all of the writing, or only handing it to a writer process
         try:
@@ -699,7 +703,7 @@ class _Build:
         site: Site,
         templates: Templates,
         outputs: dict[str, Any],
-        to_write: dict[str, bytes],
+        to_write: dict[str, bytes | Spooled],
         stale: list[str],
         rendered: int,
         full: bool,
@@ -960,7 +964,7 @@ class _Build:
         full: bool,
         changed_ids: dict[int, bytes],
         cc: ContentCache,
-    ) -> tuple[dict[str, Any], dict[str, bytes], int]:
+    ) -> tuple[dict[str, Any], dict[str, bytes | Spooled], int]:
         from ripple.site import parallel
         from ripple.site.render import OutputRenderer, output_specs, pager_specs
 
@@ -975,7 +979,7 @@ class _Build:
             if self.model is not None:
                 self.model.specs = (names, specs, producers)
         outputs: dict[str, Any] = {}
-        to_write: dict[str, bytes] = {}
+        to_write: dict[str, bytes | Spooled] = {}
         changed = set(changed_ids)
         # With very few changed keys (a body edit: 2-4), the rows that read one are found by a
         # substring search over all id lists at once (see _rows_reading). With a few more, a regex
@@ -1290,6 +1294,8 @@ class _Build:
         return True if self.model.dump(path, stamp) else None
 
     def _in_child(self) -> None:
+        if self.spool is not None:
+            self.spool.as_side(1)
         self.state.reconnect()
         self.progress = None  # the parent reports progress; the terminal is not the child's
 
@@ -1320,10 +1326,15 @@ class _Build:
         codes: dict[Key, int] = {}
         table: list[tuple[str, bytes, str, int]] = []
         read: set[int] = set()  # the ids under base this process's outputs read (for the sweep)
+        if self.spool is None:
+            self.spool = Spool.open()
+        spool = self.spool
 
         def work(item: tuple[str, Producer]) -> tuple[Any, ...]:
             # In each process, as it renders (the queue balances the cost, see split_map).
             o, data = render(item)
+            if data is not None and spool is not None:
+                data = spool.put(data)
             deps = o.deps
             for k in [k for k in deps if k not in codes]:
                 text = orjson.dumps(k).decode()
@@ -1383,7 +1394,7 @@ class _Build:
         files: dict[str, FileInfo],
         prev: dict[str, Any],
         outputs: dict[str, Any],
-        to_write: dict[str, bytes],
+        to_write: dict[str, bytes | Spooled],
         full: bool,
     ) -> dict[str, Any]:
         extra: dict[str, Any] = {}

@@ -8,9 +8,9 @@ as ext4 skips recently freed inodes). So when many files are to be written, anot
 them while the build works out the state's rows and inserts them; the build waits for it just
 before the state's ``COMMIT`` (:meth:`ripple.site.state.State.commit`'s ``before_commit``). On
 Linux that is a Python process started with ``posix_spawn`` running this file, which maps the
-outputs' bytes from a memory file (nothing of the build's memory is shared, so the build takes no
-copy-on-write faults); elsewhere a forked child that inherits the bytes copy-on-write, used when
-many files are new. A process rather than a thread: the rows are pure Python, and a thread that
+outputs' bytes from memory files (nothing of the build's memory is shared, so the build takes no
+copy-on-write faults): a :class:`Spool`, which the rendering processes fill as they go; elsewhere
+a forked child that inherits the bytes copy-on-write, used when many files are new. A process rather than a thread: the rows are pure Python, and a thread that
 needs the GIL back after every system call would wait up to a switch interval (5 ms) per file.
 
 The state is marked dirty before the first byte is written and only marked clean by that commit,
@@ -170,30 +170,109 @@ def remove(out: Path, rel: str) -> None:
         d = d.parent
 
 
+#: where a spooled output's bytes are: (side, start, end) in :class:`Spool`'s memory file ``side``
+Spooled = tuple[int, int, int]
+
+
+class Spool:
+    """Memory files that a build's outputs are written into as they are rendered, one per
+    rendering process (``side`` 0: the build, 1: its forked renderer), for the spawned writer to
+    map (:class:`OutputWriter`). A rendered output then costs one ``pwrite`` in the process that
+    made it, and its bytes do not stay in memory: the forked renderer's outputs never travel back
+    to the build through its results file, and the build never holds all ~150 MB of a 10k-post
+    rewrite at once (each megabyte of it is pages the kernel zeroes first, ~3 us a page here).
+
+    Linux only (``memfd_create``); :meth:`open` returns None elsewhere or where no memory file can
+    be made. Not thread-safe; each process writes only its own side's file."""
+
+    def __init__(self, fds: list[int]) -> None:
+        self.fds = fds
+        self.side = 0
+        self._end = 0  # how far this process has filled its side's file
+
+    @classmethod
+    def open(cls, sides: int = 2) -> Spool | None:
+        if not can_spawn():
+            return None
+        fds: list[int] = []
+        try:
+            for i in range(sides):
+                fds.append(os.memfd_create(f"ripple-site-outputs-{i}", os.MFD_CLOEXEC))
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            return None
+        return cls(fds)
+
+    def as_side(self, side: int) -> None:
+        """Write to file ``side`` from now on, after what earlier processes put there (for a forked
+        renderer, called once in the child)."""
+        self.side = side
+        self._end = os.fstat(self.fds[side]).st_size
+
+    def put(self, data: bytes) -> Spooled | bytes:
+        """Write ``data`` to this process's file; returns where it is, or ``data`` itself when the
+        file cannot take it (no memory left for it: the caller keeps the bytes, as without a
+        spool)."""
+        start = self._end
+        try:
+            _pwrite_fully(self.fds[self.side], data, start)
+        except OSError:
+            return data
+        self._end = start + len(data)
+        return self.side, start, self._end
+
+    def read(self, ref: Spooled) -> bytes:
+        side, start, end = ref
+        return os.pread(self.fds[side], end - start, start)
+
+    def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+
+
 class OutputWriter:
     """Writes ``files`` and removes ``stale`` outputs under ``out``, while the caller goes on, when
     there are many; else in :meth:`start` itself. :meth:`wait` returns once everything is written
     (to the page cache: no fsync, as before) and raises OSError if the writing failed (in another
     process: its message). Always call :meth:`wait` (it reaps the other process).
 
-    Where another process writes: on Linux (``memfd_create``), a new Python process started with
-    ``posix_spawn`` running this file, the bytes handed over in a memory file
-    (:data:`SPAWN_MIN_FILES` or more outputs); elsewhere a forked child, when at least
-    :data:`FORK_MIN_FILES` of them are new (not in ``existing``, the paths already there) and
-    forking is safe (:func:`ripple.site.parallel.available`)."""
+    ``files`` maps each path to its bytes, or to where they are in ``spool`` (:class:`Spool`, which
+    the caller keeps open until :meth:`start` returns and closes after).
 
-    def __init__(self, out: Path, files: dict[str, bytes], stale: list[str], existing: Container[str]) -> None:
+    Where another process writes: on Linux (``memfd_create``), a new Python process started with
+    ``posix_spawn`` running this file, which maps the spool's memory files (:data:`SPAWN_MIN_FILES`
+    or more outputs); elsewhere a forked child, when at least :data:`FORK_MIN_FILES` of them are
+    new (not in ``existing``, the paths already there) and forking is safe
+    (:func:`ripple.site.parallel.available`)."""
+
+    def __init__(
+        self,
+        out: Path,
+        files: dict[str, bytes | Spooled],
+        stale: list[str],
+        existing: Container[str],
+        spool: Spool | None = None,
+    ) -> None:
         self.out = out
         self.existing = existing
         self.new_files = sum(1 for p in files if p not in existing)
         self.files = files
+        self.spool = spool
         self.stale = stale
         self._pid = 0
         self._pipe = -1
         self._error: OSError | None = None
 
+    def _bytes(self) -> dict[str, bytes]:
+        spool = self.spool
+        if spool is None:
+            return self.files  # type: ignore[return-value]
+        return {p: v if isinstance(v, bytes) else spool.read(v) for p, v in self.files.items()}
+
     def _write(self) -> None:
-        write_all(self.out, self.files, self.existing)
+        write_all(self.out, self._bytes(), self.existing)
         for path in self.stale:
             remove(self.out, path)
 
@@ -232,47 +311,56 @@ class OutputWriter:
 
     def _spawn(self) -> None:
         # The writer process starts (posix_spawn: no copy of this process's memory, so none of a
-        # fork's copy-on-write faults in the caller afterwards) while the bytes go into the memory
-        # file; then the index's place in it is sent, and the writer maps the file and writes.
+        # fork's copy-on-write faults in the caller afterwards) while the bytes not spooled yet
+        # and then the index go into the spool's first file; the index's place in it is sent last,
+        # and the writer maps the files and writes.
+        spool = self.spool or Spool.open(1)
+        if spool is None:
+            raise OSError("no memory file for the output writer")
         fds: list[int] = []
         try:
-            mem = os.memfd_create("ripple-site-outputs")
-            fds.append(mem)
             ctl_r, ctl_w = os.pipe()
             fds += (ctl_r, ctl_w)
             res_r, res_w = os.pipe()
             fds += (res_r, res_w)
+            wanted = [ctl_r, res_w, *spool.fds]
+            # dup2 in order: a source must not sit on a number an earlier action fills
+            sources = [_above(fd, _CTL_FD + len(wanted), fds) for fd in wanted]
             pid = os.posix_spawn(
                 sys.executable,
-                [sys.executable, "-I", "-S", os.path.abspath(__file__), str(os.getpid())],
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), str(os.getpid()), str(len(spool.fds))],
                 os.environ,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, mem, _MEM_FD),
-                    (os.POSIX_SPAWN_DUP2, ctl_r, _CTL_FD),
-                    (os.POSIX_SPAWN_DUP2, res_w, _RES_FD),
-                ],
+                file_actions=[(os.POSIX_SPAWN_DUP2, fd, _CTL_FD + i) for i, fd in enumerate(sources)],
             )
         except BaseException:
             for fd in fds:
                 os.close(fd)
+            if spool is not self.spool:
+                spool.close()
             raise
         os.close(ctl_r)
         os.close(res_w)
+        for fd in fds[4:]:
+            os.close(fd)
         self._pid, self._pipe = pid, res_r
         try:
+            spool.as_side(0)
             index = []
-            pos = 0
             existing = self.existing
             for path, data in self.files.items():
-                index.append((path, pos, pos + len(data), path in existing))
-                pos += len(data)
-                _write_fully(mem, data)
+                ref = spool.put(data) if isinstance(data, bytes) else data
+                if isinstance(ref, bytes):
+                    raise OSError(f"no memory left to hand {path} to the output writer")
+                index.append((path, *ref, path in existing))
             blob = json.dumps({"out": os.fspath(self.out), "files": index, "stale": self.stale}).encode()
-            _write_fully(mem, blob)
-            _write_fully(ctl_w, pos.to_bytes(8, "little") + len(blob).to_bytes(8, "little"))
+            at = spool.put(blob)
+            if isinstance(at, bytes):
+                raise OSError("no memory left to hand the outputs to the output writer")
+            _write_fully(ctl_w, at[1].to_bytes(8, "little") + len(blob).to_bytes(8, "little"))
         finally:
             os.close(ctl_w)  # without the 16 bytes, the writer exits writing nothing
-            os.close(mem)
+            if spool is not self.spool:
+                spool.close()
 
     def _abandon(self) -> None:
         if self._pid:
@@ -299,8 +387,20 @@ class OutputWriter:
 #: at least this many outputs go to a spawned writer process (~25 ms to start, overlapped)
 SPAWN_MIN_FILES = 1000
 
-# The spawned writer's file descriptors: the memory file, the index's place, its error message.
-_MEM_FD, _CTL_FD, _RES_FD = 3, 4, 5
+# The spawned writer's file descriptors: the index's place, its error message, then the spool's
+# memory files.
+_CTL_FD, _RES_FD, _MEM_FD = 3, 4, 5
+
+
+def _above(fd: int, floor: int, opened: list[int]) -> int:
+    """``fd``, or a duplicate of it at ``floor`` or above (added to ``opened``) when it is below."""
+    if fd >= floor:
+        return fd
+    import fcntl
+
+    dup = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
+    opened.append(dup)
+    return dup
 
 
 def _write_fully(fd: int, data: bytes) -> None:
@@ -309,15 +409,22 @@ def _write_fully(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _pwrite_fully(fd: int, data: bytes, at: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, at)
+        view, at = view[n:], at + n
+
+
 def can_spawn() -> bool:
     """Whether :class:`OutputWriter` can hand its bytes to a spawned process (Linux)."""
     return hasattr(os, "memfd_create") and hasattr(os, "posix_spawn") and bool(sys.executable)
 
 
-def _spawned(parent: int) -> int:
-    """The spawned writer (``python -I -S writer.py PARENT_PID``): stdlib only, as it runs without
-    the site's packages. Dies with its parent, as a forked one does: a writer outliving a killed
-    build would go on writing under the next build. Returns the exit status."""
+def _spawned(parent: int, spools: int) -> int:
+    """The spawned writer (``python -I -S writer.py PARENT_PID SPOOLS``): stdlib only, as it runs
+    without the site's packages. Dies with its parent, as a forked one does: a writer outliving a
+    killed build would go on writing under the next build. Returns the exit status."""
     import ctypes
     import mmap
 
@@ -330,12 +437,15 @@ def _spawned(parent: int) -> int:
         if len(head) != 16:
             return 1  # the caller gave up before handing everything over
         at, n = int.from_bytes(head[:8], "little"), int.from_bytes(head[8:], "little")
-        # Left mapped until the process exits: the outputs are views into it.
-        view = memoryview(mmap.mmap(_MEM_FD, at + n, prot=mmap.PROT_READ))
-        job = json.loads(bytes(view[at : at + n]))
+        # Left mapped until the process exits: the outputs are views into them.
+        views = []
+        for fd in range(_MEM_FD, _MEM_FD + spools):
+            size = os.fstat(fd).st_size
+            views.append(memoryview(mmap.mmap(fd, size, prot=mmap.PROT_READ) if size else b""))
+        job = json.loads(bytes(views[0][at : at + n]))
         out = Path(job["out"])
-        files = {path: view[a:b] for path, a, b, _ in job["files"]}
-        write_all(out, files, {path for path, _, _, there in job["files"] if there})  # type: ignore[arg-type]
+        files = {path: views[side][a:b] for path, side, a, b, _ in job["files"]}
+        write_all(out, files, {path for path, *_, there in job["files"] if there})  # type: ignore[arg-type]
         for path in job["stale"]:
             remove(out, path)
         return 0
@@ -345,4 +455,4 @@ def _spawned(parent: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_spawned(int(sys.argv[1])))
+    sys.exit(_spawned(int(sys.argv[1]), int(sys.argv[2])))
