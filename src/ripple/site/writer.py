@@ -10,8 +10,9 @@ before the state's ``COMMIT`` (:meth:`ripple.site.state.State.commit`'s ``before
 Linux that is a Python process started with ``posix_spawn`` running this file, which maps the
 outputs' bytes from memory files (nothing of the build's memory is shared, so the build takes no
 copy-on-write faults): a :class:`Spool`, which the rendering processes fill as they go; elsewhere
-a forked child that inherits the bytes copy-on-write, used when many files are new. A process rather than a thread: the rows are pure Python, and a thread that
-needs the GIL back after every system call would wait up to a switch interval (5 ms) per file.
+a forked child that inherits the bytes copy-on-write, used when many files are new. A process
+rather than a thread: the rows are pure Python, and a thread that needs the GIL back after every
+system call would wait up to a switch interval (5 ms) per file.
 
 The state is marked dirty before the first byte is written and only marked clean by that commit,
 so a write that fails (or a process that dies meanwhile) leaves a state whose next build is a full
