@@ -51,7 +51,7 @@ def build(
     """Build the site in SRC into OUT (only what changed since the last build)."""
     from ripple.site.build import BULK_OUTPUTS, Builder
 
-    builder = Builder(src, out, once=True)
+    builder = Builder(src, out, once=True, leaving=FAST_EXIT)
     run = builder.build
 
     when = _parse_now(now)
