@@ -48,6 +48,17 @@ class Ctx:
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
+#: Set by :func:`run`, the ``ripple`` console command: this process is the command and nothing else,
+#: so a command may leave with ``os._exit`` once its work is committed and printed (``site build``).
+STANDALONE = False
+
+
+def run() -> None:
+    """The ``ripple`` console command: :func:`main` in a process of its own."""
+    global STANDALONE
+    STANDALONE = True
+    main()
+
 
 def _fail(msg: str) -> None:
     click.echo(f"error: {msg}", err=True)

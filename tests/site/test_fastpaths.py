@@ -317,19 +317,28 @@ def test_rows_reading_finds_exactly_the_rows_with_an_id() -> None:
             assert _rows_reading(rows, set(ids)) == want, ids
 
 
-def test_cli_leaves_the_state_whole_after_a_bulk_build(site_src: Path, tmp_path: Path) -> None:
-    """``python -m ripple.site build`` leaves without closing the state; after a full build the
-    write-ahead log is folded back anyway, so ``site.db`` copied alone holds every output row (and
-    the next, small build does not pay for folding a large log)."""
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "ripple.site"], ["-c", "from ripple.cli import run; run()", "site"]],
+    ids=["python -m ripple.site", "ripple site"],
+)
+def test_cli_leaves_the_state_whole_after_a_bulk_build(site_src: Path, tmp_path: Path, command: list[str]) -> None:
+    """``python -m ripple.site build`` and the ``ripple site build`` console command leave without
+    closing the state (os._exit); after a full build the write-ahead log is folded back anyway, so
+    ``site.db`` copied alone holds every output row (and the next, small build does not pay for
+    folding a large log). What they print comes out whole."""
     import sqlite3
 
     src, out = tmp_path / "src", tmp_path / "out"
     shutil.copytree(site_src, src)
-    subprocess.run(
-        [sys.executable, "-m", "ripple.site", "build", str(src), str(out), "--quiet", "--now", NOW.isoformat()],
+    done = subprocess.run(
+        [sys.executable, *command, "build", str(src), str(out), "--now", NOW.isoformat()],
         check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
+    assert "full build: " in done.stdout and done.stdout.endswith("(rebuild then)\n")  # all of it
     wal = out / ".ripple" / "site.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0
     alone = tmp_path / "alone.db"

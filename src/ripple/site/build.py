@@ -263,7 +263,7 @@ class Builder:
             TRACKER.stack.clear()
             if not self.leaving:
                 TRACKER.memo.clear()
-            if collecting:
+            if collecting and not self.leaving:  # a leaving process never collects what it made
                 gc.enable()
 
     def checkpoint(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +13,13 @@ from ripple.errors import RippleError
 
 #: Set by ``python -m ripple.site``, which leaves with os._exit once the command has returned.
 FAST_EXIT = False
+
+
+def _leaving() -> bool:
+    """Whether this process ends with the command: ``python -m ripple.site``, or the ``ripple``
+    console command (``ripple.cli.STANDALONE``; looked up, not imported, as ``python -m
+    ripple.site`` never loads it)."""
+    return FAST_EXIT or bool(getattr(sys.modules.get("ripple.cli"), "STANDALONE", False))
 
 
 @click.group(name="site")
@@ -51,7 +60,8 @@ def build(
     """Build the site in SRC into OUT (only what changed since the last build)."""
     from ripple.site.build import BULK_OUTPUTS, Builder
 
-    builder = Builder(src, out, once=True, leaving=FAST_EXIT)
+    leaving = _leaving()
+    builder = Builder(src, out, once=True, leaving=leaving)
     run = builder.build
 
     when = _parse_now(now)
@@ -85,7 +95,7 @@ def build(
                     bar.refresh()
 
                 res = run(progress=tick, **options)
-        if FAST_EXIT and (res.full or res.rendered > BULK_OUTPUTS):
+        if leaving and (res.full or res.rendered > BULK_OUTPUTS):
             # The process leaves without closing the state, so SQLite does not fold the write-ahead
             # log back: after a bulk build it holds ~100 MB at 10k pages, and the next build, most
             # often a small edit, would pay ~0.1 s for it on its first write. Paid here instead.
@@ -93,12 +103,18 @@ def build(
     except RippleError as e:
         raise click.ClickException(str(e)) from None
     finally:
-        if not FAST_EXIT:  # else the process ends right after: freeing a 10k-page model costs ~0.1 s
+        if not leaving:  # else the process ends right after: freeing a 10k-page model costs ~0.1 s
             builder.close()
     if not quiet:
         click.echo(_summary(res))
         if res.next_change:
             click.echo(f"next scheduled change: {res.next_change.isoformat()} (rebuild then)")
+    if leaving:
+        # Everything is committed and printed: leave without tearing the page model down object
+        # by object. The state is SQLite in WAL mode, durable at commit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _summary(res: Any) -> str:
