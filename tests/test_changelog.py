@@ -12,6 +12,7 @@ import pytest
 
 import ripple
 from ripple import errors
+from ripple.errors import ValidationError
 
 
 class Clock:
@@ -172,3 +173,14 @@ def test_wait_until_returns_the_condition_once_a_commit_makes_it_true(tmp_path):
         assert c.log.wait_until(lambda: b.exists("late") and b.read("late"), 30) == b"here"
         with pytest.raises(TimeoutError, match=r"0\.05 s"):
             c.log.wait_until(lambda: b.exists("never"), 0.05)
+
+
+def test_wait_until_checks_every_so_often_for_what_no_change_record_announces(tmp_path):
+    # A condition on state that commits no change record (here: a counter; in the demo, a trigger's
+    # checkpoints) is seen at the next ``every``, long before a timeout far shorter than the 1 s default.
+    with ripple.connect(tmp_path / "s") as c:
+        calls = []
+        assert c.log.wait_until(lambda: calls.append(1) or len(calls) >= 3, 0.5, every=0.01) is True
+        for bad in (0, -1, float("nan"), "fast", True, None):
+            with pytest.raises(ValidationError, match="every must be a positive number of seconds, got"):
+                c.log.wait_until(lambda: True, 1, every=bad)

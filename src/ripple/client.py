@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ripple.config import state_path
+from ripple.errors import ValidationError
 from ripple.store.base import (
     BucketInfo,
     Change,
@@ -187,10 +188,16 @@ class Log:
     def wait(self, after: int, timeout: float | None = None, *, sources: Sequence[str] | None = None) -> bool:
         return self._log.wait(after, timeout, sources=sources)
 
-    def wait_until(self, cond: Callable[[], T], timeout: float, *, sources: Sequence[str] | None = None) -> T:
+    def wait_until(
+        self, cond: Callable[[], T], timeout: float, *, sources: Sequence[str] | None = None, every: float = 1.0
+    ) -> T:
         """Block until ``cond()`` returns something true and return it, checking again whenever a
         change commits (in any process on this host; ``sources`` narrows that to some sources) and
-        at least once a second. Raises TimeoutError after ``timeout`` seconds."""
+        at least every ``every`` seconds: a condition on what commits no change record (a trigger's
+        checkpoints, its lag) turns true unseen until then. Raises TimeoutError after ``timeout``
+        seconds, ValidationError for an ``every`` that is not a positive number of seconds."""
+        if not isinstance(every, int | float) or isinstance(every, bool) or not every > 0:
+            raise ValidationError(f"every must be a positive number of seconds, got {every!r}")
         deadline = time.monotonic() + timeout
         while True:
             # The position is taken before the check, so a commit between the check and the wait
@@ -202,7 +209,7 @@ class Log:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"the condition did not hold within {timeout:g} s")
-            self._log.wait(pos, min(left, 1.0), sources=sources)
+            self._log.wait(pos, min(left, every), sources=sources)
 
     def latest(self, sources: Sequence[str] | None = None) -> int:
         return self._log.latest(sources)
