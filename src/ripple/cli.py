@@ -56,8 +56,11 @@ STANDALONE = False
 def run() -> None:
     """The ``ripple`` console command: :func:`main` in a process of its own."""
     global STANDALONE
-    STANDALONE = True
-    main()
+    was, STANDALONE = STANDALONE, True
+    try:
+        main()
+    finally:  # main() ends in SystemExit; a caller in-process (a test) gets the flag back as it was
+        STANDALONE = was
 
 
 def _fail(msg: str) -> None:
