@@ -189,11 +189,14 @@ class Builder:
         that keeps only ``site.db`` and so could never load it. ``once=True``: the caller builds
         once and leaves (the command line), so nothing is kept in memory for a next build; another
         build still works, reading the state back. ``leaving=True``: the process ends with
-        ``os._exit`` right after, so nothing a build made is ever freed (a 10k-page build's
-        objects took ~0.15 s to tear down, one by one, before the process could leave)."""
+        ``os._exit`` right after, so nothing a build made is freed while this Builder lives (a
+        10k-page build's objects took ~0.15 s to tear down, one by one, before the process could
+        leave)."""
         self.snapshots = snapshots
         self.once = once
         self.leaving = leaving
+        #: what this Builder's builds made, never freed while it lives (leaving=True)
+        self._left: list[Any] | None = [] if leaving else None
         self.src = Path(src)
         self.out = Path(out)
         self.state_path = Path(state_dir) / STATE_FILE if state_dir else self.out / STATE_DIR / STATE_FILE
@@ -240,9 +243,9 @@ class Builder:
             b.trusted_hint = trusted
             b.snapshots = self.snapshots
             b.once = self.once
-            if self.leaving:
-                b.left = _LEFT
-                _LEFT.append(b)
+            b.left = self._left
+            if self._left is not None:
+                self._left.append(b)
             # The last model, checked file by file against this build's scan (_reuse): valid
             # with or without a hint of what changed.
             b.previous_model = self._model
@@ -1428,10 +1431,6 @@ class _Build:
                 to_write[rel] = (self.src / path).read_bytes()
         return extra
 
-
-#: what builds of a process that leaves with os._exit made (Builder(leaving=True)): kept
-#: referenced, so that none of it is freed object by object before the process goes
-_LEFT: list[Any] = []
 
 #: up to this many changed keys, _rows_reading beats a regex search per row (~7 ms an id over
 #: 16k rows, plus ~35 ms to join them)
