@@ -187,11 +187,71 @@ def test_noop_shortcut_respects_time(site_src: Path, tmp_path: Path) -> None:
     assert tree(out) == tree(oracle_drafts)
 
 
+_PROBE = """
+import sys
+from datetime import datetime
+from ripple.site import Builder
+res = Builder(sys.argv[1], sys.argv[2]).build(now=datetime.fromisoformat(sys.argv[3]))
+heavy = sorted(m for m in ("jinja2", "markdown_it", "markdown_it_pyrs", "pygments", "ripple.site.pipeline",
+                           "ripple.site.content", "ripple.site.templates", "rich") if m in sys.modules)
+print(res.model, len(res.written), ",".join(heavy))
+"""
+
+
+def test_a_build_that_finds_nothing_changed_loads_no_page_model_or_template_engine(
+    site_src: Path, tmp_path: Path
+) -> None:
+    # A no-op and a re-upload of identical bytes end after the scan, in a new process that never
+    # imports the page model, Jinja, markdown or rich (what kept a 10k-post no-op above 0.2 s).
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    build(src, out, now=NOW)
+
+    def probe() -> list[str]:
+        r = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(src), str(out), NOW.isoformat()], capture_output=True, text=True
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout.split()
+
+    assert probe() == ["unchanged", "0"]
+    E.touch_same(E.posts(src)[3])  # E0: new mtime, same bytes
+    assert probe() == ["unchanged", "0"]
+    E.edit_body_tail(E.posts(src)[3], "probe")
+    model, written, heavy = probe()
+    assert (model, written) == ("reused", "1") and "ripple.site.pipeline" in heavy.split(",")
+    oracle(src, out, tmp_path)
+
+
+def test_library_versions_read_from_files_are_the_imported_ones() -> None:
+    # The env digest names each rendering library by a version read from its files, not imported:
+    # it must be the version the library reports, or an upgrade could go unnoticed.
+    import importlib
+
+    from ripple.site.index import _version
+
+    for name in ("jinja2", "markdown_it", "mdit_py_plugins", "markdown_it_pyrs", "pygments"):
+        assert _version(name) == importlib.import_module(name).__version__
+
+
+def test_progress_is_reported_for_a_full_build_and_never_for_a_noop(site_src: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(site_src, src)
+    seen: list[tuple[int, int]] = []
+    res = build(src, out, now=NOW, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, seen[0][1]) and seen[-1] == (seen[0][1], seen[0][1])
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[0][1] <= res.outputs
+    seen.clear()
+    build(src, out, now=NOW, progress=lambda done, total: seen.append((done, total)))
+    assert seen == []
+
+
 def test_snapshot_round_trips_the_model(site_src: Path, tmp_path: Path) -> None:
     """The snapshot (pages stored column by column) loads back into the model that was saved: every
     slot of every page, links between pages as the same pages, and the site's lists."""
     from ripple.site import snapshot
-    from ripple.site.build import SNAPSHOT_FILE, Builder
+    from ripple.site.builder import SNAPSHOT_FILE, Builder
     from ripple.site.content import Page
 
     out = tmp_path / "out"
@@ -238,7 +298,7 @@ def test_snapshot_round_trips_the_model(site_src: Path, tmp_path: Path) -> None:
 def _loaded(src: Path, out: Path):
     """(the model a build saved, the snapshot of it loaded back as a new process would)."""
     from ripple.site import snapshot
-    from ripple.site.build import SNAPSHOT_FILE, Builder
+    from ripple.site.builder import SNAPSHOT_FILE, Builder
 
     with Builder(src, out) as b:
         b.build(now=NOW)
@@ -306,7 +366,7 @@ def test_rows_reading_finds_exactly_the_rows_with_an_id() -> None:
 
     import orjson
 
-    from ripple.site.build import _rows_reading
+    from ripple.site.pipeline import _rows_reading
     from ripple.site.state import OutputRow
 
     lists = [[], [1], [12], [1, 2, 3], [3, 21, 121], [7, 70, 700], [2], [121, 1], [5, 12, 7], []]
@@ -386,7 +446,7 @@ def test_warm_builder_follows_builds_by_another_process(site_src: Path, tmp_path
     """A Builder keeps the state's tables, stored partials and page model in memory between builds;
     when another process builds the same site in between, the next warm build must not trust them
     (feed items re-rendered by the other build, outputs it wrote)."""
-    from ripple.site.build import Builder
+    from ripple.site.builder import Builder
 
     src, out = tmp_path / "src", tmp_path / "out"
     shutil.copytree(site_src, src)
@@ -414,7 +474,7 @@ def test_warm_builder_reuses_runs_of_feed_items_only_while_exact(
     alone splices them), and never once an item in them changed, a list moved over them, or
     another process built in between."""
     from ripple.site import templates
-    from ripple.site.build import Builder
+    from ripple.site.builder import Builder
 
     monkeypatch.setattr(templates, "RUN_ITEMS", 4)
     src, out = tmp_path / "src", tmp_path / "out"
@@ -453,7 +513,7 @@ def test_warm_builder_reuses_runs_of_feed_items_only_while_exact(
 def test_a_builder_for_one_build_can_still_build_again(site_src: Path, tmp_path: Path) -> None:
     """``once=True`` (the command line) keeps nothing in memory after its commit; a second build by
     the same Builder reads the state back and is still a clean build's, incrementally."""
-    from ripple.site.build import Builder
+    from ripple.site.builder import Builder
 
     src, out = tmp_path / "src", tmp_path / "out"
     shutil.copytree(site_src, src)

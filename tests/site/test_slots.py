@@ -236,7 +236,7 @@ def test_a_split_render_commits_the_rows_and_key_ids_of_a_one_process_build(buil
     # single process writes, rows, key ids and swept keys alike.
     src, out = built
     twin = _split_twin(built, tmp_path, monkeypatch)
-    monkeypatch.setattr(sys.modules["ripple.site.build"], "BULK_OUTPUTS", 5)  # so unreferenced keys are swept
+    monkeypatch.setattr(sys.modules["ripple.site.pipeline"], "BULK_OUTPUTS", 5)  # so unreferenced keys are swept
     recent = "2026-11-27T11:00:00Z"
     for step, edit in enumerate(
         [
@@ -265,7 +265,7 @@ def test_splices_that_read_the_same_keys_keep_their_rows_ids(built, tmp_path, mo
     # instead of mapping them again: the rows must be the ones the full mapping writes.
     src, out = built
     twin = _split_twin(built, tmp_path, monkeypatch)
-    builds = sys.modules["ripple.site.build"]
+    builds = sys.modules["ripple.site.pipeline"]
     same: list[bool] = []
     splice = builds._Build._splice
 

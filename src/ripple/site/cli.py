@@ -58,7 +58,7 @@ def build(
     changed: tuple[str, ...],
 ) -> None:
     """Build the site in SRC into OUT (only what changed since the last build)."""
-    from ripple.site.build import BULK_OUTPUTS, Builder
+    from ripple.site.builder import BULK_OUTPUTS, Builder
 
     leaving = _leaving()
     builder = Builder(src, out, once=True, leaving=leaving)
@@ -77,24 +77,35 @@ def build(
         if quiet:
             res = run(**options)
         else:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            bar: Any = None
+            task: Any = None
 
-            # No refresh thread: a build renders in two processes only when it is the sole thread.
-            with Progress(
-                TextColumn("rendering"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                transient=True,
-                auto_refresh=False,
-            ) as bar:
-                task = bar.add_task("render", total=None)
+            def tick(done: int, total: int) -> None:
+                # The bar (and rich) only once there is something to render: a build that finds
+                # nothing changed never calls this.
+                nonlocal bar, task
+                if bar is None:
+                    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-                def tick(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total)
-                    bar.refresh()
+                    # No refresh thread: a build renders in two processes only when it is the sole thread.
+                    bar = Progress(
+                        TextColumn("rendering"),
+                        BarColumn(),
+                        MofNCompleteColumn(),
+                        TimeElapsedColumn(),
+                        transient=True,
+                        auto_refresh=False,
+                    )
+                    bar.start()
+                    task = bar.add_task("render", total=None)
+                bar.update(task, completed=done, total=total)
+                bar.refresh()
 
+            try:
                 res = run(progress=tick, **options)
+            finally:
+                if bar is not None:
+                    bar.stop()
         if leaving and (res.full or res.rendered > BULK_OUTPUTS):
             # The process leaves without closing the state, so SQLite does not fold the write-ahead
             # log back: after a bulk build it holds ~100 MB at 10k pages, and the next build, most

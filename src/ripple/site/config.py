@@ -15,17 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ripple.site.errors import BuildError
 from ripple.site.frontmatter import line_of, load_json, load_toml, load_yaml
-
-CONFIG_NAMES = (
-    "hugo.toml",
-    "hugo.yaml",
-    "hugo.yml",
-    "hugo.json",
-    "config.toml",
-    "config.yaml",
-    "config.yml",
-    "config.json",
-)
+from ripple.site.index import CONFIG_NAMES, find_config  # noqa: F401 - part of this module's API
 
 PERMALINK_TOKENS = {
     "year",
@@ -107,14 +97,6 @@ def model_view(cfg: SiteConfig) -> list[Any]:
             v = getattr(cfg, f.name)
             out.append((f.name, str(v) if isinstance(v, tzinfo) else v))
     return out
-
-
-def find_config(src: Path) -> Path | None:
-    for name in CONFIG_NAMES:
-        p = src / name
-        if p.is_file():
-            return p
-    return None
 
 
 def _lower(d: Any) -> Any:

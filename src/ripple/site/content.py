@@ -17,10 +17,9 @@ from typing import Any
 from ripple.site.config import SiteConfig
 from ripple.site.errors import BuildError
 from ripple.site.frontmatter import line_of, parse_date
+from ripple.site.index import CONTENT_EXTS
 from ripple.site.tracking import PageSeq
 from ripple.site.urls import expand, make_path, normalize_url, urlize
-
-CONTENT_EXTS = (".md", ".markdown")
 
 # Hugo's default date fallbacks (configuration/front-matter); ":git" and ":filename" are not supported.
 DATE_KEYS = ("date", "publishdate", "pubdate", "published", "lastmod", "modified")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from ripple.site.errors import BuildError
@@ -15,6 +14,8 @@ def new_site(dest: str | Path) -> list[str]:
 
     Raises :class:`BuildError` when ``dest`` exists and is not an empty folder.
     """
+    import shutil  # not at the top: ``import ripple.site`` stays cheap (shutil loads bz2, lzma)
+
     d = Path(dest)
     if d.exists() and (not d.is_dir() or any(d.iterdir())):
         raise BuildError(f"{d} already exists and is not empty; choose a new folder")

@@ -1,5 +1,5 @@
 """``ripple site watch SRC OUT``: build, then build again whenever a source file changes, in one
-process that keeps its :class:`~ripple.site.build.Builder`.
+process that keeps its :class:`~ripple.site.builder.Builder`.
 
 A new process pays for its start, its imports and loading the page model before it does any work
 (about 0.5 s of a body edit at 10k pages, decisions/0104); a watcher pays for them once. Each build
@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ripple.errors import RippleError
-from ripple.site.build import Builder, BuildResult
-from ripple.site.config import CONFIG_NAMES
+from ripple.site.builder import Builder, BuildResult
 from ripple.site.errors import BuildError
-from ripple.site.sources import DIRS
+from ripple.site.index import CONFIG_NAMES, DIRS
 
 #: how often (ms) the watcher wakes without events to look at the clock and the stop event; also
 #: the wait before the first build

@@ -1,4 +1,5 @@
-"""One build: scan, model, find changed keys, render only affected outputs, write, delete, commit.
+"""One build past its survey (see builder.py): model, find changed keys, render only affected outputs,
+write, delete, commit.
 
 Everything that can fail on bad input (parsing, templates, layouts) happens before the first byte is
 written, so a failed build leaves the previous output and state exactly as they were.
@@ -7,16 +8,13 @@ written, so a failed build leaves the previous output and state exactly as they 
 from __future__ import annotations
 
 import dataclasses
-import gc
-import importlib
-import importlib.util
 import os
 import re
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,7 +23,8 @@ import orjson
 
 from ripple.site import content as _content  # noqa: F401 - registers the model's FIELDS
 from ripple.site import snapshot
-from ripple.site.config import find_config, load_config, model_view
+from ripple.site.builder import BULK_OUTPUTS, SNAPSHOT_FILE, BuildResult, Survey
+from ripple.site.config import load_config, model_view
 from ripple.site.content import (
     _CACHED_FIELDS,
     CONTENT_EXTS,
@@ -39,16 +38,8 @@ from ripple.site.content import (
 from ripple.site.errors import BuildError
 from ripple.site.fragments import Fragments, Row
 from ripple.site.fragments import row as fragment_row
-from ripple.site.sources import (
-    FileInfo,
-    load_data,
-    load_sources,
-    parse_rows,
-    read_source,
-    readahead,
-    scan,
-    scan_changed,
-)
+from ripple.site.index import FileInfo, readahead
+from ripple.site.sources import load_data, load_sources, parse_rows, read_source
 from ripple.site.state import State, dumps, id_namer, loads
 from ripple.site.tracking import (
     MISSING_DIGEST,
@@ -67,225 +58,6 @@ if TYPE_CHECKING:
     from ripple.site.config import SiteConfig
     from ripple.site.render import ContentCache, Producer, Slots
     from ripple.site.templates import Templates
-
-STATE_DIR = ".ripple"
-SNAPSHOT_FILE = "model.pickle"
-STATE_FILE = "site.db"
-FORMAT = b"ripple-site-1"
-#: outputs rendered above which a build counts as bulk: it writes the model snapshot, sweeps unused
-#: keys, and (from the CLI) leaves the state checkpointed
-BULK_OUTPUTS = 200
-
-
-@dataclass
-class BuildResult:
-    """What a build did. ``written``/``deleted`` are output paths relative to OUT, sorted."""
-
-    outputs: int
-    written: list[str]
-    deleted: list[str]
-    rendered: int
-    markdown_rendered: int
-    full: bool
-    seconds: float
-    next_change: datetime | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    #: how the page model was had: "unchanged" (no-op shortcut), "reused" (the previous build's,
-    #: from memory or the snapshot file, with edited pages swapped in) or "built"
-    model: str = ""
-    #: partials taken from the state instead of rendered (see fragments.py)
-    fragments_reused: int = 0
-    #: outputs (among ``rendered``) made from their old file with new partial texts spliced into
-    #: its slots instead of rendered (see Templates.slot)
-    spliced: int = 0
-
-
-_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
-
-
-def _version(module: str) -> str:
-    # The version line of the package's __init__, read rather than imported: importing markdown-it,
-    # Pygments and Jinja costs ~80 ms that a build which renders nothing can skip.
-    spec = importlib.util.find_spec(module)
-    if spec is not None and spec.origin:
-        try:
-            with open(spec.origin, encoding="utf-8") as f:
-                m = _VERSION.search(f.read())
-        except OSError:
-            m = None
-        if m:
-            return m.group(1)
-    return str(importlib.import_module(module).__version__)
-
-
-def _env_digest() -> bytes:
-    # Both markdown engines (decisions/0109): their versions name what a post renders to.
-    engines = [_version(m) for m in ("jinja2", "markdown_it", "mdit_py_plugins", "markdown_it_pyrs", "pygments")]
-    return digest([FORMAT.decode(), *engines])
-
-
-def _internal_digests() -> dict[str, bytes]:
-    from ripple.site.layouts import internal_templates
-
-    return {n: digest_bytes(p.read_bytes()) for n, p in internal_templates().items()}
-
-
-def build(
-    src: str | os.PathLike[str],
-    out: str | os.PathLike[str],
-    *,
-    now: datetime | None = None,
-    changed: Iterable[str] | None = None,
-    state_dir: str | os.PathLike[str] | None = None,
-    verify: bool = False,
-    build_drafts: bool | None = None,
-    build_future: bool | None = None,
-    build_expired: bool | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> BuildResult:
-    """Build the site in ``src`` into ``out``, incrementally when ``out`` has state from a previous build.
-
-    ``now`` is the build time (publish and expiry dates are compared with it; default: the clock).
-    ``changed`` is an optional hint of changed source paths (relative to ``src``); files not in it
-    are still checked by size and mtime, and ``verify=True`` re-hashes every file.
-
-    Raises :class:`ripple.site.errors.BuildError` (with file and line) for bad input -- the output
-    folder and state are then left untouched -- and :class:`ripple.errors.StateError` when the
-    state file cannot be used.
-    """
-    with Builder(src, out, state_dir=state_dir, once=True) as b:
-        return b.build(
-            now=now,
-            changed=changed,
-            verify=verify,
-            build_drafts=build_drafts,
-            build_future=build_future,
-            build_expired=build_expired,
-            progress=progress,
-        )
-
-
-class Builder:
-    """Builds of one site that keep the state open in between, for a process that builds again and
-    again (a warm sandbox, a watcher): the file index, the parses and the outputs table stay in
-    memory instead of being reloaded for every build. Results are byte-identical to :func:`build`.
-
-    The in-memory copies are dropped when another process writes the state, and the state is
-    reopened when its file is replaced, so a Builder never builds from stale state. One Builder
-    must not be used from two threads at once.
-    """
-
-    def __init__(
-        self,
-        src: str | os.PathLike[str],
-        out: str | os.PathLike[str],
-        *,
-        state_dir: str | os.PathLike[str] | None = None,
-        snapshots: bool = True,
-        once: bool = False,
-        leaving: bool = False,
-    ) -> None:
-        """``snapshots=False``: never write the page model snapshot (``model.pickle``), for a caller
-        that keeps only ``site.db`` and so could never load it. ``once=True``: the caller builds
-        once and leaves (the command line), so nothing is kept in memory for a next build; another
-        build still works, reading the state back. ``leaving=True``: the process ends with
-        ``os._exit`` right after, so nothing a build made is freed while this Builder lives (a
-        10k-page build's objects took ~0.15 s to tear down, one by one, before the process could
-        leave)."""
-        self.snapshots = snapshots
-        self.once = once
-        self.leaving = leaving
-        #: what this Builder's builds made, never freed while it lives (leaving=True)
-        self._left: list[Any] | None = [] if leaving else None
-        self.src = Path(src)
-        self.out = Path(out)
-        self.state_path = Path(state_dir) / STATE_FILE if state_dir else self.out / STATE_DIR / STATE_FILE
-        self._state: State | None = None
-        self._model: _Model | None = None
-
-    def build(
-        self,
-        *,
-        now: datetime | None = None,
-        changed: Iterable[str] | None = None,
-        changed_only: bool = False,
-        verify: bool = False,
-        build_drafts: bool | None = None,
-        build_future: bool | None = None,
-        build_expired: bool | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> BuildResult:
-        """One build; arguments as :func:`build`. With ``changed_only=True`` the caller vouches that
-        ``changed`` names every source path added, modified or deleted since this Builder's last
-        build, and no other file is looked at (the first build of a Builder still scans).
-
-        Raises :class:`BuildError` for bad input (output and state untouched) and StateError."""
-        t0 = time.perf_counter()
-        if not self.src.is_dir():
-            raise BuildError(f"source folder {self.src} does not exist")
-        if changed_only and changed is None:
-            raise BuildError("changed_only=True needs the list of changed paths")
-        now = now or datetime.now(UTC)
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
-        trusted = changed_only and self._state is not None
-        if self._state is not None and not self._state.revalidate():
-            self.close()
-            trusted = False
-        if self._state is None:
-            self._state = State(self.state_path)
-        # A warm Builder keeps millions of objects alive; the collector would walk them all on
-        # every full collection the build's allocations trigger. Cycles wait until the build ends.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            b = _Build(self.src, self.out, self._state, now, changed, verify, progress)
-            b.trusted_hint = trusted
-            b.snapshots = self.snapshots
-            b.once = self.once
-            b.left = self._left
-            if self._left is not None:
-                self._left.append(b)
-            # The last model, checked file by file against this build's scan (_reuse): valid
-            # with or without a hint of what changed.
-            b.previous_model = self._model
-            self._model = None  # a failed build leaves no model to reuse
-            b.overrides = {"build_drafts": build_drafts, "build_future": build_future, "build_expired": build_expired}
-            try:
-                result = b.run(t0)
-            finally:
-                if b.spool is not None:
-                    b.spool.close()
-                if b.dumper:
-                    from ripple.site import parallel
-
-                    parallel.wait(b.dumper)
-            self._model = b.model
-            return result
-        finally:
-            TRACKER.stack.clear()
-            if not self.leaving:
-                TRACKER.memo.clear()
-            if collecting and not self.leaving:  # a leaving process never collects what it made
-                gc.enable()
-
-    def checkpoint(self) -> None:
-        """Fold the state's write-ahead log into its file, so that the state file alone (copied,
-        uploaded) holds everything this Builder committed. Raises StateError."""
-        if self._state is not None:
-            self._state.checkpoint()
-
-    def close(self) -> None:
-        self._model = None
-        if self._state is not None:
-            self._state.close()
-            self._state = None
-
-    def __enter__(self) -> Builder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class _Model:
@@ -391,19 +163,20 @@ class _Build:
         out: Path,
         state: State,
         now: datetime,
-        changed: Iterable[str] | None,
+        hint: set[str] | None,
         verify: bool,
         progress: Callable[[int, int], None] | None,
+        survey: Survey,
     ) -> None:
         self.src = src
         self.out = out
         self.state = state
         self.now = now
-        self.hint = {str(c).replace(os.sep, "/").lstrip("/") for c in changed} if changed is not None else None
+        self.hint = hint
         self.verify = verify
         self.progress = progress
-        self.overrides: dict[str, bool | None] = {}
-        self.trusted_hint = False
+        #: what the build found before modelling anything (builder.survey), never unchanged
+        self.survey = survey
         self.snapshots = True
         self.once = False  # see Builder
         #: where a leaving process's builds put what they made, never to be freed (see Builder)
@@ -443,49 +216,10 @@ class _Build:
 
     def run(self, t0: float) -> BuildResult:
         st = self.state
-        TRACKER.memo.clear()
-        env = _env_digest()
-        full = st.fresh or st.get_meta("env") != env or st.get_meta("dirty") == b"1"
-        prev_files = {} if full else st.files()
-        if self.trusted_hint and not full and not self.verify and self.hint is not None:
-            files = scan_changed(self.src, prev_files, self.hint)
-        else:
-            files = scan(self.src, prev_files, self.hint, self.verify, defer_content=full)
-        t = self._lap("scan", t0)
-
-        ov = {k: v for k, v in self.overrides.items() if v is not None}
-        cfg_file = find_config(self.src)
-        config_digest = digest_bytes(cfg_file.read_bytes() if cfg_file else b"")
-        internal = _internal_digests()
-        inputs = digest(
-            [
-                cfg_file.name if cfg_file else "",
-                config_digest.hex(),
-                sorted(ov.items()),
-                sorted((n, d.hex()) for n, d in internal.items()),
-            ]
-        )
-        if not full and self._unchanged(files, prev_files, inputs):
-            # Same sources, config, options and built-in templates, and no publish or expiry date
-            # passed: every output would come out as it is. Only new mtimes (E0) are recorded.
-            st.touch_files(
-                {p: (fi.size, fi.mtime, fi.hash) for p, fi in files.items() if prev_files[p][:2] != (fi.size, fi.mtime)}
-            )
-            self.model = self.previous_model
-            nc = st.get_meta("next_change")
-            self._lap("model", t)
-            return BuildResult(
-                outputs=st.output_count(),
-                written=[],
-                deleted=[],
-                rendered=0,
-                markdown_rendered=0,
-                full=False,
-                seconds=time.perf_counter() - t0,
-                next_change=datetime.fromisoformat(nc.decode()) if nc else None,
-                timings=self.timings,
-                model="unchanged",
-            )
+        sv = self.survey
+        full, env, prev_files, files, ov, inputs = sv.full, sv.env, sv.prev_files, sv.files, sv.overrides, sv.inputs
+        internal = sv.internal
+        t = time.perf_counter()
 
         from ripple.site.render import ContentCache
         from ripple.site.templates import Templates
@@ -873,23 +607,6 @@ class _Build:
             spliced=self.spliced,
         )
 
-    def _unchanged(self, files: dict[str, FileInfo], prev: dict[str, Any], inputs: bytes) -> bool:
-        """Whether this build would reproduce the last one exactly: the same source files with the
-        same content, the same config, options and built-in templates, and no scheduled publish or
-        expiry between the time the last model was built for and now."""
-        st = self.state
-        if len(files) != len(prev) or st.get_meta("inputs") != inputs:
-            return False
-        for p, fi in files.items():
-            old = prev.get(p)
-            if old is None or old[2] != fi.hash:
-                return False
-        was = st.get_meta("model_now")
-        if not was or self.now < datetime.fromisoformat(was.decode()):
-            return False
-        nc = st.get_meta("next_change")
-        return not nc or self.now < datetime.fromisoformat(nc.decode())
-
     def _snapshot_may_apply(self, files: dict[str, FileInfo], prev: dict[str, Any], model_digest: bytes) -> bool:
         """False when the snapshot surely cannot be reused (see :meth:`_reuse`), so a new process need
         not load it (~0.15 s at 10k pages): the config or the set of content files changed, or a
@@ -1021,6 +738,8 @@ class _Build:
             untouched = lambda path, row: changed.isdisjoint(row.dep_ids())  # noqa: E731
         count = [0]
         total = len(specs)
+        if self.progress and full:
+            self.progress(0, total)  # a long build shows its bar from here on, small ones never
         fork = parallel.available()
         folder = self.state.path.parent
 
