@@ -6,7 +6,7 @@ problem and exits 1 (usage errors exit 2), never a traceback.
 
 from __future__ import annotations
 
-import mimetypes
+import importlib
 import os
 import sys
 import time
@@ -16,9 +16,22 @@ from typing import Any
 
 import click
 
-from ripple import jsonfmt
 from ripple.errors import RippleError, ValidationError
-from ripple.events.samples import KINDS as SAMPLE_KINDS
+from ripple.events import SAMPLE_KINDS
+
+
+class _OnFirstUse:
+    """A module imported when first used: ``ripple site build`` (as ``python -m ripple.site``)
+    must start without the Decimal JSON and the rest that only other commands need."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+jsonfmt: Any = _OnFirstUse("ripple.jsonfmt")
 
 
 class Ctx:
@@ -217,6 +230,8 @@ def bucket_cp(c: Ctx, src: str, dst: str, recursive: bool, content_type: str | N
             pairs = [(path, (d[0], key))]
         else:
             raise ValidationError(f"no such local file or folder: {src}")
+        import mimetypes
+
         for p, (b, k) in pairs:
             ctype = content_type or mimetypes.guess_type(p.name)[0]
             with open(p, "rb") as f:

@@ -11,7 +11,20 @@ import functools
 
 from ripple.config import ACCOUNT_ID, REGION
 
-__all__ = ["ACCOUNT_ID", "REGION", "iso_ms", "iso_s"]
+__all__ = ["ACCOUNT_ID", "REGION", "SAMPLE_KINDS", "iso_ms", "iso_s"]
+
+#: the events ``ripple generate-event`` makes (events/samples.py), here so the CLI can offer them
+#: without loading their builders
+SAMPLE_KINDS = (
+    "s3-put",
+    "s3-delete",
+    "dynamodb-insert",
+    "dynamodb-modify",
+    "dynamodb-remove",
+    "kinesis",
+    "sns",
+    "schedule",
+)
 
 
 @functools.lru_cache(maxsize=256)

@@ -11,11 +11,9 @@ from typing import Any
 from ripple.events import dynamodb, kinesis, s3, schedule, sns
 from ripple.store import values
 
-KINDS = ("s3-put", "s3-delete", "dynamodb-insert", "dynamodb-modify", "dynamodb-remove", "kinesis", "sns", "schedule")
-
 
 def generate(kind: str, opts: dict[str, Any], *, now: float | None = None) -> dict[str, Any]:
-    """One complete event of ``kind`` (see KINDS). ``opts`` override the sample's values; raises
+    """One complete event of ``kind`` (see ripple.events.SAMPLE_KINDS). ``opts`` override the sample's values; raises
     ValidationError for a bad option value (e.g. an item that is not a valid DynamoDB item)."""
     ts = time.time() if now is None else now
     seq = int(ts * 1000)
