@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import site_edits as E
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from site_helpers import NOW, oracle, synth, tree
 
 from ripple.site import build, parallel
@@ -375,6 +377,25 @@ def test_rows_reading_finds_exactly_the_rows_with_an_id() -> None:
         for ids in itertools.combinations([1, 2, 3, 7, 12, 21, 70, 121, 700, 9], n):
             want = {p for p, r in rows.items() if not set(ids).isdisjoint(orjson.loads(r.deps))}
             assert _rows_reading(rows, set(ids)) == want, ids
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lists=st.lists(
+        st.one_of(st.lists(st.integers(0, 400), max_size=6), st.sampled_from(["bad", None, b"[1,2"])), max_size=12
+    ),
+    ids=st.sets(st.integers(0, 400), min_size=1, max_size=80),
+)
+def test_naming_agrees_with_decoding_every_list(lists, ids) -> None:
+    """state.naming (joined substring search up to FEW_IDS ids, one regex per list above) finds
+    exactly the lists holding one of ``ids``, and every list it cannot read."""
+    import orjson
+
+    from ripple.site.state import naming
+
+    blobs = [orjson.dumps(x) if isinstance(x, list) else x for x in lists]
+    want = {i for i, x in enumerate(lists) if not isinstance(x, list) or not ids.isdisjoint(x)}
+    assert naming(blobs, ids) == want
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 import site_edits as E
 from site_helpers import NOW, built_copy, oracle, synth_site, write
 
-from ripple.site import Builder, build
+from ripple.site import Builder, build, pipeline
 
 N = 40
 
@@ -90,9 +90,10 @@ def test_a_row_moved_to_another_fragment_is_not_used(built, tmp_path) -> None:
     oracle(src, out, tmp_path)
 
 
-def test_a_fragment_of_a_deleted_key_goes_with_it(built, tmp_path) -> None:
+def test_a_fragment_of_a_deleted_key_goes_with_it(built, tmp_path, monkeypatch) -> None:
     src, out = built
     # Removing posts and rebuilding the sidebar (a bulk build) sweeps keys nothing reads any more.
+    monkeypatch.setattr(pipeline, "SWEEP_EVERY", 1)
     for p in E.posts(src)[:3]:
         p.unlink()
     E.edit_layout(src, "partials/sidebar.html", "sweep")
@@ -205,3 +206,41 @@ def test_a_fragment_whose_key_changed_while_unused_is_not_used_later(tmp_path) -
     oracle(src, out, tmp_path)
     assert "[A2]" in (out / "index.html").read_text()
     assert res.fragments_reused >= 1  # b's item, whose keys did not change
+
+
+def _unread_keys(out: Path) -> set[int]:
+    """The keys no output's row names (what a sweep drops)."""
+    db = _db(out)
+    try:
+        read: set[int] = set()
+        for (deps,) in db.execute("SELECT deps FROM outputs"):
+            read.update(json.loads(deps))
+        return {r[0] for r in db.execute("SELECT id FROM keys")} - read
+    finally:
+        db.close()
+
+
+def test_keys_nothing_reads_are_swept_once_enough_may_have_died(built, tmp_path, monkeypatch) -> None:
+    # A bulk build sweeps unreferenced keys only when it is worth it: after SWEEP_EVERY bulk builds,
+    # or when many outputs were deleted. In between, dead keys stay (they are only re-checked).
+    src, out = built
+    monkeypatch.setattr(pipeline, "BULK_OUTPUTS", 5)
+    E.unpublish(E.posts(src)[5])  # its page's keys: nothing reads them from now on
+    bulk = int(build(src, out, now=NOW).rendered > 5)
+    dead = _unread_keys(out)
+    assert dead
+    while bulk < pipeline.SWEEP_EVERY - 1:
+        E.edit_layout(src, "partials/sidebar.html", f"bulk-{bulk}")
+        assert build(src, out, now=NOW).rendered > 5
+        bulk += 1
+        assert _unread_keys(out) >= dead  # not swept yet
+    E.edit_layout(src, "partials/sidebar.html", "sweeping")
+    assert build(src, out, now=NOW).rendered > 5
+    assert _unread_keys(out) == set()
+    oracle(src, out, tmp_path)
+    # Half the posts deleted at once: the build that deletes them sweeps.
+    for p in E.posts(src)[::2]:
+        p.unlink()
+    assert build(src, out, now=NOW).rendered > 5
+    assert _unread_keys(out) == set()
+    oracle(src, out, tmp_path)

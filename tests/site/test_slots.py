@@ -237,6 +237,7 @@ def test_a_split_render_commits_the_rows_and_key_ids_of_a_one_process_build(buil
     src, out = built
     twin = _split_twin(built, tmp_path, monkeypatch)
     monkeypatch.setattr(sys.modules["ripple.site.pipeline"], "BULK_OUTPUTS", 5)  # so unreferenced keys are swept
+    monkeypatch.setattr(sys.modules["ripple.site.pipeline"], "SWEEP_EVERY", 1)  # by every bulk build
     recent = "2026-11-27T11:00:00Z"
     for step, edit in enumerate(
         [
