@@ -98,7 +98,7 @@ def build(
                     )
                     bar.start()
                     task = bar.add_task("render", total=None)
-                bar.update(task, completed=done, total=total)
+                bar.update(task, completed=done, total=total or None)  # 0: not known yet
                 bar.refresh()
 
             try:

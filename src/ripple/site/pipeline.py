@@ -218,6 +218,8 @@ class _Build:
         full, env, prev_files, files, ov, inputs = sv.full, sv.env, sv.prev_files, sv.files, sv.overrides, sv.inputs
         internal = sv.internal
         t = time.perf_counter()
+        if self.progress and full:
+            self.progress(0, 0)  # a long build shows its bar from here, before the total is known
 
         from ripple.site.render import ContentCache
         from ripple.site.templates import Templates
@@ -744,7 +746,7 @@ class _Build:
         count = [0]
         total = len(specs)
         if self.progress and full:
-            self.progress(0, total)  # a long build shows its bar from here on, small ones never
+            self.progress(0, total)  # a small build shows none: its first report comes at 200 outputs
         fork = parallel.available()
         folder = self.state.path.parent
 
