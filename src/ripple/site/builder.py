@@ -206,7 +206,7 @@ class Builder:
                 )
             from ripple.site.pipeline import _Build  # the page model, templates, markdown: only now
 
-            b = _Build(self.src, self.out, st, now, hint, verify, progress, s)
+            b = _Build(self.src, self.out, st, now, progress, s)
             b.timings = timings
             b.snapshots = self.snapshots
             b.once = self.once

@@ -161,8 +161,6 @@ class _Build:
         out: Path,
         state: State,
         now: datetime,
-        hint: set[str] | None,
-        verify: bool,
         progress: Callable[[int, int], None] | None,
         survey: Survey,
     ) -> None:
@@ -170,8 +168,6 @@ class _Build:
         self.out = out
         self.state = state
         self.now = now
-        self.hint = hint
-        self.verify = verify
         self.progress = progress
         #: what the build found before modelling anything (builder.survey), never unchanged
         self.survey = survey
