@@ -33,14 +33,11 @@ CREATE TABLE IF NOT EXISTS keys (id INTEGER PRIMARY KEY, key TEXT, digest BLOB, 
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, hash BLOB, producer TEXT, deps BLOB, flags TEXT, slots BLOB);
 CREATE TABLE IF NOT EXISTS fragments (id TEXT PRIMARY KEY, text TEXT, deps BLOB, sum BLOB);
 """
-#: Indexes dropped while a full build refills the tables and made again after: building an index
-#: from ~150k rows at once costs about half of updating it row by row. ``fragments_by_deps`` holds
-#: the fragments' id lists apart from their texts (~15 MB at 10k pages), so a build that looks for
-#: the fragments naming a changed key reads ~1 MB instead of the whole table (~30 -> ~8 ms).
+#: The keys table's indexes, dropped while a full build refills the table and made again after:
+#: building an index from ~150k rows at once costs about half of updating it row by row.
 _INDEXES = (
     ("keys_by_text", "CREATE UNIQUE INDEX IF NOT EXISTS keys_by_text ON keys (key)"),
     ("keys_by_class", "CREATE INDEX IF NOT EXISTS keys_by_class ON keys (cls, root)"),
-    ("fragments_by_deps", "CREATE INDEX IF NOT EXISTS fragments_by_deps ON fragments (id, deps)"),
 )
 
 
@@ -278,7 +275,7 @@ class State:
         texts are not read)."""
         if self._fragments is not None:
             return {fid: row[1] for fid, row in self._fragments.items()}
-        if self._fragment_ids is None:  # asked by the splices and by the commit: read once (~30 ms)
+        if self._fragment_ids is None:  # asked by the splices and by the commit: read once (~20-30 ms)
             self._fragment_ids = dict(self.db.execute("SELECT id, deps FROM fragments"))
         return self._fragment_ids
 
