@@ -265,7 +265,6 @@ class Survey:
     files: dict[str, FileInfo]
     #: the build options that override the config (drafts, future, expired), those set only
     overrides: dict[str, bool]
-    cfg_file: Path | None
     #: built-in template name -> digest
     internal: dict[str, bytes]
     #: one digest of the config file, the overrides and the built-in templates
@@ -303,7 +302,7 @@ def survey(
             sorted((n, d.hex()) for n, d in internal.items()),
         ]
     )
-    return Survey(full, env, prev_files, files, ov, cfg_file, internal, inputs)
+    return Survey(full, env, prev_files, files, ov, internal, inputs)
 
 
 def unchanged(st: State, s: Survey, now: datetime) -> bool:

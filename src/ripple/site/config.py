@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ripple.site.errors import BuildError
 from ripple.site.frontmatter import line_of, load_json, load_toml, load_yaml
-from ripple.site.index import CONFIG_NAMES, find_config  # noqa: F401 - part of this module's API
+from ripple.site.index import find_config
 
 PERMALINK_TOKENS = {
     "year",

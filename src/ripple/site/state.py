@@ -410,12 +410,8 @@ class State:
             frags = self._fragments
             if gone:
                 self.runs.drop_naming(gone)
-                fids = list(frags) if frags is not None else None
-                if fids is not None:
-                    blobs = [row[1] for row in frags.values()]  # type: ignore[union-attr]
-                else:
-                    stored = self.fragment_ids()
-                    fids, blobs = list(stored), list(stored.values())
+                stored = self.fragment_ids()
+                fids, blobs = list(stored), list(stored.values())
                 drop = [fids[i] for i in sorted(naming(blobs, gone)) if not fragments or fids[i] not in fragments]
                 db.executemany("DELETE FROM fragments WHERE id=?", [(fid,) for fid in drop])
                 for fid in drop:
